@@ -1,0 +1,1 @@
+"""Debezium and Kafka Connect configs and their client."""

@@ -1,0 +1,1 @@
+"""The local stack: real servers provisioned from package registries, started and health-checked."""

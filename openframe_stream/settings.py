@@ -1,0 +1,156 @@
+"""Frozen, self-documenting settings, built once in the entry point and passed down.
+
+Every field has a default and a description. Values come from, in order of precedence: keyword
+arguments, environment variables (`OFS_` prefix, `__` between nested names, e.g.
+`OFS_KAFKA__BOOTSTRAP_SERVERS`), then a TOML file named by `OFS_SETTINGS_FILE` or `--settings`.
+Endpoints are plain settings, so an existing cluster can replace any local server.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from infra.settings import StackSettings
+from pipelines.settings import PipelineSettings
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class KafkaSettings(_Frozen):
+    bootstrap_servers: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers (host:port,...).")
+    controller_port: int = Field(9093, description="KRaft controller listener port of the local broker.")
+
+
+class ConnectSettings(_Frozen):
+    url: str = Field("http://127.0.0.1:8083", description="Kafka Connect REST base URL.")
+
+
+class CassandraSettings(_Frozen):
+    hosts: tuple[str, ...] = Field(("127.0.0.1",), description="Cassandra contact points.")
+    port: int = Field(9042, description="CQL native transport port.")
+    keyspace: str = Field("openframe_events", description="Keyspace for event history.")
+
+
+class PinotSettings(_Frozen):
+    controller_url: str = Field("http://127.0.0.1:9000", description="Pinot controller REST base URL.")
+    broker_host: str = Field("127.0.0.1", description="Pinot broker host (pinotdb connects here).")
+    broker_port: int = Field(8099, description="Pinot broker query port.")
+    zk_port: int = Field(2181, description="Port of the ZooKeeper the local Pinot cluster uses.")
+    server_admin_port: int = Field(8097, description="Pinot server admin (health) port.")
+
+
+class PostgresSettings(_Frozen):
+    host: str = Field("127.0.0.1", description="Tactical RMM PostgreSQL host.")
+    port: int = Field(5432, description="PostgreSQL port.")
+    database: str = Field("tacticalrmm", description="Tactical RMM database name.")
+    user: str = Field("postgres", description="Admin user for provisioning and the traffic generator.")
+    password: str = Field("", description="Admin password (the local stack trusts loopback).")
+    cdc_user: str = Field("debezium", description="Replication user Debezium connects as.")
+    cdc_password: str = Field("dbz", description="Password of the replication user.")
+
+
+class MariaDBSettings(_Frozen):
+    host: str = Field("127.0.0.1", description="Fleet MariaDB host.")
+    port: int = Field(3306, description="MariaDB port.")
+    database: str = Field("fleet", description="Fleet database name.")
+    user: str = Field("root", description="Admin user for provisioning and the traffic generator.")
+    password: str = Field("", description="Admin password (local stack: socket/loopback root, no password).")
+    cdc_user: str = Field("debezium", description="Binlog user Debezium connects as.")
+    cdc_password: str = Field("dbz", description="Password of the binlog user.")
+    server_id: int = Field(1, description="MariaDB server_id (binlog replication needs a unique one).")
+
+
+class MongoSettings(_Frozen):
+    uri: str = Field("mongodb://127.0.0.1:27017/", description="MongoDB-wire server URI (reference data).")
+    database: str = Field("openframe", description="Database holding machines, organizations, tool_connections.")
+
+
+class NatsSettings(_Frozen):
+    url: str = Field("nats://127.0.0.1:4222", description="NATS server URL.")
+    monitor_port: int = Field(8222, description="NATS HTTP monitoring port (health checks).")
+
+
+class Settings(BaseSettings):
+    """All settings of one process. Build with `Settings.load()` once and pass it down."""
+
+    model_config = SettingsConfigDict(
+        frozen=True,
+        env_prefix="OFS_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings, description="Kafka broker.")
+    connect: ConnectSettings = Field(default_factory=ConnectSettings, description="Kafka Connect.")
+    cassandra: CassandraSettings = Field(default_factory=CassandraSettings, description="Cassandra.")
+    pinot: PinotSettings = Field(default_factory=PinotSettings, description="Apache Pinot.")
+    postgres: PostgresSettings = Field(default_factory=PostgresSettings, description="Tactical RMM DB.")
+    mariadb: MariaDBSettings = Field(default_factory=MariaDBSettings, description="Fleet DB.")
+    mongo: MongoSettings = Field(default_factory=MongoSettings, description="Reference data DB.")
+    nats: NatsSettings = Field(default_factory=NatsSettings, description="NATS JetStream.")
+    stack: StackSettings = Field(default_factory=StackSettings, description="The local stack.")
+    pipeline: PipelineSettings = Field(default_factory=PipelineSettings, description="The pipeline.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_path = _settings_file()
+        if toml_path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+    @classmethod
+    def load(cls, file: Path | None = None, **overrides: Any) -> Settings:
+        """Build settings from env, then `file` (or `OFS_SETTINGS_FILE`), then defaults."""
+        if file is not None:
+            _FILE_OVERRIDE[0] = file
+        try:
+            return cls(**overrides)
+        finally:
+            _FILE_OVERRIDE[0] = None
+
+
+# Single-slot handoff from `load(file=...)` to the source hook above (pydantic builds sources in a
+# classmethod, so there is no instance to carry it). It is reset right after use.
+_FILE_OVERRIDE: list[Path | None] = [None]
+
+
+def _settings_file() -> Path | None:
+    import os
+
+    if _FILE_OVERRIDE[0] is not None:
+        return _FILE_OVERRIDE[0]
+    env = os.environ.get("OFS_SETTINGS_FILE")
+    return Path(env) if env else None
+
+
+def describe(model: type[BaseModel], prefix: str = "OFS_") -> list[tuple[str, str, str]]:
+    """(env name, default, description) for every leaf setting: the README's settings table."""
+    rows: list[tuple[str, str, str]] = []
+    for name, field in model.model_fields.items():
+        env = f"{prefix}{name.upper()}"
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            rows.extend(describe(annotation, env + "__"))
+        else:
+            default = field.get_default(call_default_factory=True)
+            rows.append((env, repr(default), field.description or ""))
+    return rows

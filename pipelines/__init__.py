@@ -1,0 +1,1 @@
+"""Pure pipeline logic: mappers, normalization, enrichment. No I/O."""

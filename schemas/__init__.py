@@ -1,0 +1,1 @@
+"""One definition of the data: Avro, Pinot schema and table JSON, CQL."""

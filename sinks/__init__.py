@@ -1,0 +1,1 @@
+"""Sinks sharing one small contract: Cassandra writer, Pinot and Mongo provisioning."""

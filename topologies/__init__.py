@@ -1,0 +1,1 @@
+"""The Faust app, its topics, tables and agents: thin I/O shells over `pipelines`."""
