@@ -1,0 +1,50 @@
+"""What a managed service is: how to provision, prepare, launch and health-check it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from openframe_stream.settings import Settings
+
+
+@dataclass(frozen=True)
+class Launch:
+    argv: list[str]
+    env: Mapping[str, str] = field(default_factory=dict)
+    user: str | None = None  # run as this OS user when we are root (PostgreSQL refuses root)
+    cwd: Path | None = None
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    deps: tuple[str, ...]
+    port: Callable[[Settings], int]
+    provision: Callable[[Settings], None]  # download/resolve: slow only the first time
+    prepare: Callable[[Settings], Launch]  # configs and one-time init; returns how to start
+    healthy: Callable[[Settings], bool]
+    after_start: Callable[[Settings], None] | None = None  # idempotent set-up needing the live server
+    stop_timeout: float = 60.0
+
+
+def service_dir(settings: Settings, name: str) -> Path:
+    path = settings.stack.run_dir / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def jvm_flags(settings: Settings, heap: str) -> list[str]:
+    """Flags that make a JVM start fast and stay small on 2 cores."""
+    flags = ["-Xms64m", f"-Xmx{heap}", "-Xss512k"]
+    flags += ["-XX:+UseSerialGC", "-Djava.awt.headless=true", "-Djava.net.preferIPv4Stack=true"]
+    if settings.stack.fast_jit:
+        flags += ["-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1"]
+    return flags
+
+
+def classpath(*folders: Path) -> str:
+    return ":".join(f"{folder}/*" for folder in folders)
