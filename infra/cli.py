@@ -101,8 +101,15 @@ def status(ctx: click.Context) -> None:
         table.add_column(col)
     for row in rows:
         health = "[green]healthy[/]" if row.healthy else "[red]down[/]"
-        table.add_row(row.name, row.state, str(row.port), str(row.pid or "-"), health,
-                      _human_secs(row.uptime), _human_bytes(row.rss_bytes))
+        table.add_row(
+            row.name,
+            row.state,
+            str(row.port),
+            str(row.pid or "-"),
+            health,
+            _human_secs(row.uptime),
+            _human_bytes(row.rss_bytes),
+        )
     Console(width=100).print(table)
     if any(not r.healthy for r in rows if r.state != "external"):
         sys.exit(1)

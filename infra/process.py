@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -122,18 +123,14 @@ def stop(run_dir: Path, name: str, timeout: float = 60.0) -> bool:
     if pid is None:
         _pid_file(run_dir, name).unlink(missing_ok=True)
         return False
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and _group_alive(pid):
         time.sleep(0.1)
     if _group_alive(pid):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     _reap(pid)
     _pid_file(run_dir, name).unlink(missing_ok=True)
     return True
@@ -163,7 +160,5 @@ def _any_in_group(pgid: int) -> bool:
 
 
 def _reap(pid: int) -> None:
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass

@@ -48,8 +48,16 @@ def _maven_copy(pom: Path, target: Path) -> None:
         raise ProvisionError("Maven (mvn) is not on PATH; install it (Debian: apt-get install maven)")
     _run(
         [
-            "mvn", "-q", "-B", "-s", str(MAVEN_DIR / "settings.xml"), "-f", str(pom), DEPENDENCY_PLUGIN,
-            "-DincludeScope=runtime", f"-DoutputDirectory={target}",
+            "mvn",
+            "-q",
+            "-B",
+            "-s",
+            str(MAVEN_DIR / "settings.xml"),
+            "-f",
+            str(pom),
+            DEPENDENCY_PLUGIN,
+            "-DincludeScope=runtime",
+            f"-DoutputDirectory={target}",
         ],
         f"resolving {pom.name} from Maven Central",
     )
@@ -103,7 +111,8 @@ def ferretdb_binary(settings: StackSettings) -> Path:
         raise ProvisionError("Go is not on PATH; FerretDB is built from the Go module proxy")
     result = subprocess.run(
         ["go", "mod", "download", "-json", f"{FERRETDB_MODULE}@{FERRETDB_VERSION}"],  # noqa: S607
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         raise ProvisionError(f"go mod download failed:\n{result.stdout}{result.stderr}")

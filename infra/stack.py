@@ -5,13 +5,14 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from infra import process
 from infra.health import wait_until
 from infra.services import SERVICES, Service
+from infra.services.base import data_locations
 
 if TYPE_CHECKING:
     from openframe_stream.settings import Settings
@@ -44,23 +45,26 @@ class Status:
 Progress = Callable[[str, str], None]  # (service, phase) -> None
 
 
-def managed(settings: Settings, names: Iterable[str] | None = None) -> list[Service]:
+def managed(
+    settings: Settings, names: Iterable[str] | None = None, registry: Mapping[str, Service] = SERVICES
+) -> list[Service]:
+    """The services to act on, dependencies first, each once."""
     wanted = list(names) if names else list(settings.stack.services)
-    unknown = [n for n in wanted if n not in SERVICES]
+    unknown = [n for n in wanted if n not in registry]
     if unknown:
-        raise ValueError(f"unknown service(s): {', '.join(unknown)}; known: {', '.join(SERVICES)}")
+        raise ValueError(f"unknown service(s): {', '.join(unknown)}; known: {', '.join(registry)}")
     # A requested service pulls in its dependencies.
     closed: list[str] = []
 
     def add(name: str) -> None:
-        for dep in SERVICES[name].deps:
+        for dep in registry[name].deps:
             add(dep)
         if name not in closed:
             closed.append(name)
 
     for name in wanted:
         add(name)
-    return [SERVICES[n] for n in SERVICES if n in closed]
+    return [registry[n] for n in registry if n in closed]
 
 
 def _start_one(settings: Settings, service: Service, progress: Progress, jvm_gate: threading.Semaphore) -> Outcome:
@@ -100,9 +104,14 @@ def _start_one(settings: Settings, service: Service, progress: Progress, jvm_gat
     return Outcome(service.name, True, time.monotonic() - begin, started=True)
 
 
-def up(settings: Settings, names: Iterable[str] | None = None, progress: Progress | None = None) -> list[Outcome]:
+def up(
+    settings: Settings,
+    names: Iterable[str] | None = None,
+    progress: Progress | None = None,
+    registry: Mapping[str, Service] = SERVICES,
+) -> list[Outcome]:
     """Start what is down, each service once its dependencies are healthy. Idempotent."""
-    services = managed(settings, names)
+    services = managed(settings, names, registry)
     report = progress or (lambda name, phase: None)
     done = {s.name: threading.Event() for s in services}
     outcomes: dict[str, Outcome] = {}
@@ -169,6 +178,8 @@ def down(settings: Settings, names: Iterable[str] | None = None, progress: Progr
 def reset(settings: Settings) -> None:
     """Stop everything and wipe the data (the jar and binary cache stays)."""
     down(settings)
+    for location in data_locations(settings.stack.run_dir):
+        shutil.rmtree(location, ignore_errors=True)
     shutil.rmtree(settings.stack.run_dir, ignore_errors=True)
 
 

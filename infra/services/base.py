@@ -48,3 +48,40 @@ def jvm_flags(settings: Settings, heap: str) -> list[str]:
 
 def classpath(*folders: Path) -> str:
     return ":".join(f"{folder}/*" for folder in folders)
+
+
+def owned_dir(settings: Settings, name: str, user: str) -> Path:
+    """A data folder that `user` owns and can reach.
+
+    PostgreSQL and MariaDB run as their own users. If the checkout sits under a folder they cannot
+    traverse (e.g. /root), their data goes to /var/tmp instead; a pointer file in the run folder
+    records where, so `stack reset` wipes it too.
+    """
+    import hashlib
+    import os
+    import shutil
+    import subprocess
+
+    preferred = service_dir(settings, name)
+    if os.geteuid() != 0:
+        return preferred
+    pointer = preferred / ".data-location"
+    if pointer.exists():
+        return Path(pointer.read_text().strip())
+    shutil.chown(preferred, user, user)
+    reachable = subprocess.run(["runuser", "-u", user, "--", "test", "-w", str(preferred)]).returncode == 0
+    target = preferred / "own"
+    if not reachable:
+        digest = hashlib.sha256(str(settings.stack.run_dir).encode()).hexdigest()[:10]
+        shared = Path("/var/tmp/openframe-stream")  # noqa: S108 - root-owned, per-checkout subfolder
+        shared.mkdir(mode=0o755, parents=True, exist_ok=True)
+        target = shared / digest / name
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.chown(target, user, user)
+    pointer.write_text(str(target))
+    return target
+
+
+def data_locations(run_dir: Path) -> list[Path]:
+    """Every data folder recorded by `owned_dir` under this run folder."""
+    return [Path(p.read_text().strip()) for p in run_dir.glob("*/.data-location")]

@@ -13,29 +13,54 @@ if TYPE_CHECKING:
     from openframe_stream.settings import Settings
 
 # From Cassandra 5.0's conf/jvm17-server.options: the module openings it needs on Java 17.
-_JAVA17 = """--add-exports java.base/jdk.internal.misc=ALL-UNNAMED
---add-exports java.management.rmi/com.sun.jmx.remote.internal.rmi=ALL-UNNAMED
---add-exports java.rmi/sun.rmi.registry=ALL-UNNAMED
---add-exports java.rmi/sun.rmi.server=ALL-UNNAMED
---add-exports java.sql/java.sql=ALL-UNNAMED
---add-exports java.base/java.lang.ref=ALL-UNNAMED
---add-exports jdk.unsupported/sun.misc=ALL-UNNAMED
---add-exports jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED
---add-exports jdk.attach/sun.tools.attach=ALL-UNNAMED
---add-opens java.base/java.lang.module=ALL-UNNAMED
---add-opens java.base/jdk.internal.loader=ALL-UNNAMED
---add-opens java.base/jdk.internal.ref=ALL-UNNAMED
---add-opens java.base/jdk.internal.reflect=ALL-UNNAMED
---add-opens java.base/jdk.internal.math=ALL-UNNAMED
---add-opens java.base/jdk.internal.module=ALL-UNNAMED
---add-opens java.base/jdk.internal.util.jar=ALL-UNNAMED
---add-opens jdk.management/com.sun.management.internal=ALL-UNNAMED
---add-opens java.base/sun.nio.ch=ALL-UNNAMED
---add-opens java.base/java.io=ALL-UNNAMED
---add-opens java.base/java.lang.reflect=ALL-UNNAMED
---add-opens jdk.compiler/com.sun.tools.javac=ALL-UNNAMED
---add-opens java.base/java.lang=ALL-UNNAMED
---add-opens java.base/java.util=ALL-UNNAMED""".split()
+_JAVA17 = [
+    "--add-exports",
+    "java.base/jdk.internal.misc=ALL-UNNAMED",
+    "--add-exports",
+    "java.management.rmi/com.sun.jmx.remote.internal.rmi=ALL-UNNAMED",
+    "--add-exports",
+    "java.rmi/sun.rmi.registry=ALL-UNNAMED",
+    "--add-exports",
+    "java.rmi/sun.rmi.server=ALL-UNNAMED",
+    "--add-exports",
+    "java.sql/java.sql=ALL-UNNAMED",
+    "--add-exports",
+    "java.base/java.lang.ref=ALL-UNNAMED",
+    "--add-exports",
+    "jdk.unsupported/sun.misc=ALL-UNNAMED",
+    "--add-exports",
+    "jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED",
+    "--add-exports",
+    "jdk.attach/sun.tools.attach=ALL-UNNAMED",
+    "--add-opens",
+    "java.base/java.lang.module=ALL-UNNAMED",
+    "--add-opens",
+    "java.base/jdk.internal.loader=ALL-UNNAMED",
+    "--add-opens",
+    "java.base/jdk.internal.ref=ALL-UNNAMED",
+    "--add-opens",
+    "java.base/jdk.internal.reflect=ALL-UNNAMED",
+    "--add-opens",
+    "java.base/jdk.internal.math=ALL-UNNAMED",
+    "--add-opens",
+    "java.base/jdk.internal.module=ALL-UNNAMED",
+    "--add-opens",
+    "java.base/jdk.internal.util.jar=ALL-UNNAMED",
+    "--add-opens",
+    "jdk.management/com.sun.management.internal=ALL-UNNAMED",
+    "--add-opens",
+    "java.base/sun.nio.ch=ALL-UNNAMED",
+    "--add-opens",
+    "java.base/java.io=ALL-UNNAMED",
+    "--add-opens",
+    "java.base/java.lang.reflect=ALL-UNNAMED",
+    "--add-opens",
+    "jdk.compiler/com.sun.tools.javac=ALL-UNNAMED",
+    "--add-opens",
+    "java.base/java.lang=ALL-UNNAMED",
+    "--add-opens",
+    "java.base/java.util=ALL-UNNAMED",
+]
 
 _LOGBACK = """<configuration>
   <appender name="STDOUT" class="ch.qos.logback.core.ConsoleAppender">
@@ -85,16 +110,27 @@ def _prepare(settings: Settings) -> Launch:
     logback.write_text(_LOGBACK)
     jamm = next(lib.glob("jamm-*.jar"), None)
     argv = [
-        provision.java(settings.stack), *jvm_flags(settings, settings.stack.cassandra_heap),
-        "-XX:MaxDirectMemorySize=256m", "-Xss512k", "-ea",
+        provision.java(settings.stack),
+        *jvm_flags(settings, settings.stack.cassandra_heap),
+        "-XX:MaxDirectMemorySize=256m",
+        "-Xss512k",
+        "-ea",
         *_JAVA17,
-        "-Djdk.attach.allowAttachSelf=true", "-Dio.netty.tryReflectionSetAccessible=true",
-        f"-Dcassandra.config=file://{config}", f"-Dcassandra.storagedir={root}",
-        "-Dcassandra-foreground=yes", f"-Dcassandra.logdir={root}", f"-Dlogback.configurationFile={logback}",
-        "-Dcassandra.jmx.local.port=7199", "-Dcassandra.skip_wait_for_gossip_to_settle=0",
-        "-Dcassandra.ring_delay_ms=0", "-Dcassandra.unsafesystem=true",
+        "-Djdk.attach.allowAttachSelf=true",
+        "-Dio.netty.tryReflectionSetAccessible=true",
+        f"-Dcassandra.config=file://{config}",
+        f"-Dcassandra.storagedir={root}",
+        "-Dcassandra-foreground=yes",
+        f"-Dcassandra.logdir={root}",
+        f"-Dlogback.configurationFile={logback}",
+        "-Dcassandra.jmx.local.port=7199",
+        "-Dcassandra.skip_wait_for_gossip_to_settle=0",
+        "-Dcassandra.ring_delay_ms=0",
+        "-Dcassandra.unsafesystem=true",
         *([f"-javaagent:{jamm}"] if jamm else []),
-        "-cp", classpath(lib), "org.apache.cassandra.service.CassandraDaemon",
+        "-cp",
+        classpath(lib),
+        "org.apache.cassandra.service.CassandraDaemon",
     ]
     return Launch(argv=argv)
 

@@ -10,17 +10,12 @@ from typing import TYPE_CHECKING
 
 from infra import provision
 from infra.health import tcp_open
-from infra.services.base import Launch, Service, service_dir
+from infra.services.base import Launch, Service, owned_dir
 
 if TYPE_CHECKING:
     from openframe_stream.settings import Settings
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-
-
-def _own(path: Path, user: str) -> None:
-    if os.geteuid() == 0:
-        shutil.chown(path, user, user)
 
 
 def _as(user: str, argv: list[str]) -> list[str]:
@@ -43,24 +38,52 @@ def _pg_provision(settings: Settings) -> None:
 
 def _pg_prepare(settings: Settings) -> Launch:
     user = settings.stack.pg_user
-    root = service_dir(settings, "postgres")
-    _own(root, user)
+    root = owned_dir(settings, "postgres", user)
     data = root / "data"
     if not (data / "PG_VERSION").exists():
         shutil.rmtree(data, ignore_errors=True)
         _check(
-            _as(user, [str(PG_BIN / "initdb"), "-D", str(data), "-U", settings.postgres.user, "--auth=trust",
-                       "--encoding=UTF8", "--locale=C"]),
+            _as(
+                user,
+                [
+                    str(PG_BIN / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    settings.postgres.user,
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                ],
+            ),
             "initdb",
         )
     pg = settings.postgres
     argv = [
-        str(PG_BIN / "postgres"), "-D", str(data),
-        "-c", f"listen_addresses={pg.host}", "-c", f"port={pg.port}", "-c", f"unix_socket_directories={root}",
+        str(PG_BIN / "postgres"),
+        "-D",
+        str(data),
+        "-c",
+        f"listen_addresses={pg.host}",
+        "-c",
+        f"port={pg.port}",
+        "-c",
+        f"unix_socket_directories={root}",
         # Logical decoding for Debezium's pgoutput plugin.
-        "-c", "wal_level=logical", "-c", "max_wal_senders=10", "-c", "max_replication_slots=10",
-        "-c", "shared_buffers=64MB", "-c", "fsync=off", "-c", "synchronous_commit=off",
-        "-c", "full_page_writes=off",
+        "-c",
+        "wal_level=logical",
+        "-c",
+        "max_wal_senders=10",
+        "-c",
+        "max_replication_slots=10",
+        "-c",
+        "shared_buffers=64MB",
+        "-c",
+        "fsync=off",
+        "-c",
+        "synchronous_commit=off",
+        "-c",
+        "full_page_writes=off",
     ]
     return Launch(argv=argv, user=user)
 
@@ -105,29 +128,37 @@ def _maria_provision(settings: Settings) -> None:
 
 
 def _maria_socket(settings: Settings) -> Path:
-    return settings.stack.run_dir / "mariadb" / "mariadb.sock"
+    return owned_dir(settings, "mariadb", settings.stack.maria_user) / "mariadb.sock"
 
 
 def _maria_prepare(settings: Settings) -> Launch:
     user = settings.stack.maria_user
-    root = service_dir(settings, "mariadb")
-    _own(root, user)
+    root = owned_dir(settings, "mariadb", user)
     data = root / "data"
     if not (data / "mysql").exists():
         shutil.rmtree(data, ignore_errors=True)
-        argv = ["mariadb-install-db", f"--datadir={data}", "--auth-root-authentication-method=normal",
-                "--skip-test-db"]
+        argv = ["mariadb-install-db", f"--datadir={data}", "--auth-root-authentication-method=normal", "--skip-test-db"]
         if os.geteuid() == 0:
             argv.insert(1, f"--user={user}")
         _check(argv, "mariadb-install-db")
     m = settings.mariadb
     argv = [
-        "mariadbd", "--no-defaults", f"--datadir={data}", f"--socket={_maria_socket(settings)}",
-        f"--port={m.port}", f"--bind-address={m.host}", f"--pid-file={root / 'mariadb.pid'}",
+        "mariadbd",
+        "--no-defaults",
+        f"--datadir={data}",
+        f"--socket={_maria_socket(settings)}",
+        f"--port={m.port}",
+        f"--bind-address={m.host}",
+        f"--pid-file={root / 'mariadb.pid'}",
         # Binlog in ROW/FULL with a server id: what Debezium's MariaDB connector reads.
-        f"--server-id={m.server_id}", f"--log-bin={root / 'mariadb-bin'}", "--binlog-format=ROW",
-        "--binlog-row-image=FULL", "--binlog-expire-logs-seconds=86400",
-        "--innodb-buffer-pool-size=64M", "--innodb-flush-log-at-trx-commit=2", "--skip-name-resolve",
+        f"--server-id={m.server_id}",
+        f"--log-bin={root / 'mariadb-bin'}",
+        "--binlog-format=ROW",
+        "--binlog-row-image=FULL",
+        "--binlog-expire-logs-seconds=86400",
+        "--innodb-buffer-pool-size=64M",
+        "--innodb-flush-log-at-trx-commit=2",
+        "--skip-name-resolve",
         "--performance-schema=OFF",
     ]
     if os.geteuid() == 0:

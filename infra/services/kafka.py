@@ -81,16 +81,35 @@ def _kafka_prepare(settings: Settings) -> Launch:
     if not (data / "meta.properties").exists():
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         result = subprocess.run(  # noqa: S603
-            [java, "-Xmx256m", "-XX:TieredStopAtLevel=1", f"-Dlog4j.configuration=file:{log4j}", "-cp",
-             classpath(lib), "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props),
-             "--ignore-formatted"],
-            capture_output=True, text=True,
+            [
+                java,
+                "-Xmx256m",
+                "-XX:TieredStopAtLevel=1",
+                f"-Dlog4j.configuration=file:{log4j}",
+                "-cp",
+                classpath(lib),
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                str(props),
+                "--ignore-formatted",
+            ],
+            capture_output=True,
+            text=True,
         )
         if result.returncode != 0:
             raise RuntimeError(f"kafka storage format failed: {result.stdout}{result.stderr}")
     argv = [
-        java, *jvm_flags(settings, settings.stack.kafka_heap), f"-Dlog4j.configuration=file:{log4j}",
-        f"-Dkafka.logs.dir={root}", "-cp", classpath(lib), "kafka.Kafka", str(props),
+        java,
+        *jvm_flags(settings, settings.stack.kafka_heap),
+        f"-Dlog4j.configuration=file:{log4j}",
+        f"-Dkafka.logs.dir={root}",
+        "-cp",
+        classpath(lib),
+        "kafka.Kafka",
+        str(props),
     ]
     return Launch(argv=argv)
 
@@ -163,9 +182,13 @@ def _connect_prepare(settings: Settings) -> Launch:
     )
     log4j = _write(root / "log4j.properties", _LOG4J)
     argv = [
-        provision.java(settings.stack), *jvm_flags(settings, settings.stack.connect_heap),
-        f"-Dlog4j.configuration=file:{log4j}", "-cp", classpath(lib),
-        "org.apache.kafka.connect.cli.ConnectDistributed", str(props),
+        provision.java(settings.stack),
+        *jvm_flags(settings, settings.stack.connect_heap),
+        f"-Dlog4j.configuration=file:{log4j}",
+        "-cp",
+        classpath(lib),
+        "org.apache.kafka.connect.cli.ConnectDistributed",
+        str(props),
     ]
     return Launch(argv=argv)
 

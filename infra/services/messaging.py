@@ -22,8 +22,18 @@ def _nats_prepare(settings: Settings) -> Launch:
     host, port = _nats_hostport(settings)
     store = service_dir(settings, "nats") / "jetstream"
     argv = [
-        str(provision.nats_binary()), "-js", "-a", host, "-p", str(port), "-m", str(settings.nats.monitor_port),
-        "-sd", str(store), "-n", "openframe-local",
+        str(provision.nats_binary()),
+        "-js",
+        "-a",
+        host,
+        "-p",
+        str(port),
+        "-m",
+        str(settings.nats.monitor_port),
+        "-sd",
+        str(store),
+        "-n",
+        "openframe-local",
     ]
     return Launch(argv=argv)
 
@@ -53,9 +63,14 @@ def _mongo_prepare(settings: Settings) -> Launch:
     root = service_dir(settings, "mongo")
     (root / "sqlite").mkdir(exist_ok=True)
     argv = [
-        str(provision.ferretdb_binary(settings.stack)), "--handler=sqlite",
-        f"--sqlite-url=file:{root / 'sqlite'}/", f"--listen-addr={host}:{port}", f"--state-dir={root}",
-        "--telemetry=disable", "--log-level=warn", "--repl-set-name=rs0",
+        str(provision.ferretdb_binary(settings.stack)),
+        "--handler=sqlite",
+        f"--sqlite-url=file:{root / 'sqlite'}/",
+        f"--listen-addr={host}:{port}",
+        f"--state-dir={root}",
+        "--telemetry=disable",
+        "--log-level=warn",
+        "--repl-set-name=rs0",
     ]
     return Launch(argv=argv)
 

@@ -18,11 +18,15 @@ if TYPE_CHECKING:
 
 _MAIN = "org.apache.pinot.tools.admin.PinotAdministrator"
 _OPENS = [
-    "--add-opens=java.base/java.nio=ALL-UNNAMED", "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
-    "--add-opens=java.base/java.lang=ALL-UNNAMED", "--add-opens=java.base/java.util=ALL-UNNAMED",
-    "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED", "--add-opens=java.base/jdk.internal.misc=ALL-UNNAMED",
+    "--add-opens=java.base/java.nio=ALL-UNNAMED",
+    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+    "--add-opens=java.base/java.lang=ALL-UNNAMED",
+    "--add-opens=java.base/java.util=ALL-UNNAMED",
+    "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED",
+    "--add-opens=java.base/jdk.internal.misc=ALL-UNNAMED",
     "--add-opens=java.base/jdk.internal.ref=ALL-UNNAMED",
-    "-Dio.netty.tryReflectionSetAccessible=true", "-Dpinot.admin.system.exit=true",
+    "-Dio.netty.tryReflectionSetAccessible=true",
+    "-Dpinot.admin.system.exit=true",
 ]
 
 _LOG4J2 = """<?xml version="1.0" encoding="UTF-8"?>
@@ -47,16 +51,27 @@ def _common(settings: Settings, heap: str) -> list[str]:
     log4j.write_text(_LOG4J2)
     lib = provision.jvm_lib(settings.stack, "pinot")
     return [
-        provision.java(settings.stack), *jvm_flags(settings, heap), *_OPENS,
-        f"-Djava.io.tmpdir={root / 'tmp'}", f"-Dlog4j2.configurationFile={log4j}",
-        "-cp", classpath(lib), _MAIN,
+        provision.java(settings.stack),
+        *jvm_flags(settings, heap),
+        *_OPENS,
+        f"-Djava.io.tmpdir={root / 'tmp'}",
+        f"-Dlog4j2.configurationFile={log4j}",
+        "-cp",
+        classpath(lib),
+        _MAIN,
     ]
 
 
 def _zk_prepare(settings: Settings) -> Launch:
     data = service_dir(settings, "pinot-zk") / "data"
-    argv = [*_common(settings, settings.stack.pinot_zk_heap), "StartZookeeper",
-            "-zkPort", str(settings.pinot.zk_port), "-dataDir", str(data)]
+    argv = [
+        *_common(settings, settings.stack.pinot_zk_heap),
+        "StartZookeeper",
+        "-zkPort",
+        str(settings.pinot.zk_port),
+        "-dataDir",
+        str(data),
+    ]
     return Launch(argv=argv)
 
 
@@ -76,20 +91,27 @@ def _prepare(settings: Settings) -> Launch:
     controller_port = int(p.controller_url.rsplit(":", 1)[1].split("/")[0])
     configs = {
         "controller.conf": [
-            "pinot.service.role=CONTROLLER", f"controller.port={controller_port}", "controller.host=127.0.0.1",
-            f"controller.data.dir={root / 'controller'}", "controller.vip.host=127.0.0.1",
+            "pinot.service.role=CONTROLLER",
+            f"controller.port={controller_port}",
+            "controller.host=127.0.0.1",
+            f"controller.data.dir={root / 'controller'}",
+            "controller.vip.host=127.0.0.1",
             f"controller.vip.port={controller_port}",
             # Periodic tasks are for clusters; locally they only burn the two cores.
             "controller.task.frequencyInSeconds=3600",
             "controller.realtime.segment.validation.frequencyPeriod=5m",
         ],
         "broker.conf": [
-            "pinot.service.role=BROKER", f"pinot.broker.client.queryPort={p.broker_port}",
+            "pinot.service.role=BROKER",
+            f"pinot.broker.client.queryPort={p.broker_port}",
             "pinot.broker.hostname=127.0.0.1",
         ],
         "server.conf": [
-            "pinot.service.role=SERVER", "pinot.server.netty.host=127.0.0.1", "pinot.server.netty.port=8098",
-            f"pinot.server.adminapi.port={p.server_admin_port}", "pinot.server.grpc.port=8090",
+            "pinot.service.role=SERVER",
+            "pinot.server.netty.host=127.0.0.1",
+            "pinot.server.netty.port=8098",
+            f"pinot.server.adminapi.port={p.server_admin_port}",
+            "pinot.server.grpc.port=8090",
             f"pinot.server.instance.dataDir={root / 'server' / 'data'}",
             f"pinot.server.instance.segmentTarDir={root / 'server' / 'segments'}",
             "pinot.server.instance.realtime.alloc.offheap=true",
@@ -101,9 +123,16 @@ def _prepare(settings: Settings) -> Launch:
         path.write_text("\n".join(lines) + "\n")
         paths.append(str(path))
     argv = [
-        *_common(settings, settings.stack.pinot_heap), "StartServiceManager",
-        "-zkAddress", f"127.0.0.1:{p.zk_port}", "-clusterName", "OpenFrame", "-port", "-1",
-        "-bootstrapConfigPaths", *paths,
+        *_common(settings, settings.stack.pinot_heap),
+        "StartServiceManager",
+        "-zkAddress",
+        f"127.0.0.1:{p.zk_port}",
+        "-clusterName",
+        "OpenFrame",
+        "-port",
+        "-1",
+        "-bootstrapConfigPaths",
+        *paths,
     ]
     return Launch(argv=argv)
 
