@@ -86,8 +86,8 @@ def _debezium(obj: dict[str, Any], source: str, headers: Mapping[str, str]) -> C
     if isinstance(after, str):
         try:
             after = orjson.loads(after)
-        except orjson.JSONDecodeError as exc:
-            return DeadLetter("envelope", "after_unparseable", f"`after` is not JSON: {exc}")
+        except orjson.JSONDecodeError:
+            return DeadLetter("envelope", "after_unparseable", f"`after` is text but not JSON ({len(after)} chars)")
     if after is None:
         return DeadLetter("envelope", "missing_after", f"op {op!r} without an `after` row")
     if not isinstance(after, dict):

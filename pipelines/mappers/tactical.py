@@ -76,12 +76,17 @@ def _history_result(results: Any, script_results: Any) -> Any:
             return script_results  # not an object: kept as the reference did
         execution_time = text(parsed.get("execution_time"))
         return compact(
-            output=text(parsed.get("stdout")) if "stdout" in parsed else None,
+            output=_output(parsed["stdout"]) if "stdout" in parsed else None,
             execution_time=float_or_text(execution_time) if execution_time is not None else None,
         )
     if present(results):
         return {"output": text(results) if not isinstance(results, dict | list) else results}
     return None
+
+
+def _output(value: Any) -> str | None:
+    # Kept even when empty, as the reference did; only a missing or null stdout is left out.
+    return value if isinstance(value, str) else text(value)
 
 
 def _history_error(script_results: Any) -> Any:

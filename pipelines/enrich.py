@@ -1,0 +1,106 @@
+"""Enrichment: an event gains device, hostname and organization, and its tenant, by table lookups.
+
+Pure: lookups are injected callables (the topology passes Faust table reads), so no network call
+is made per event and tests pass dicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pipelines.reference import connection_key
+
+Row = Mapping[str, Any]
+
+
+class EnrichSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tenant_mode: Literal["single", "shared"] = Field(
+        "single", description="single: every event gets pipeline.tenant_id; shared: resolved per discriminator."
+    )
+    tenants: dict[str, str] = Field(
+        default_factory=dict,
+        description="Shared mode: '<TOOLTYPE>:<discriminator>' (Fleet team_id, MeshCentral domain) -> tenant id.",
+    )
+    reenrich_window_minutes: float = Field(
+        30.0, description="Events that missed enrichment are re-emitted enriched if their row arrives this soon."
+    )
+    retry_interval_seconds: float = Field(2.0, description="How often missed events are retried.")
+    max_pending_per_agent: int = Field(500, description="Cap on missed events kept per agent for re-emission.")
+
+
+@dataclass(frozen=True)
+class Lookups:
+    connection: Callable[[str], Row | None]  # "<TOOLTYPE>:<agentId>" -> tool connection row
+    machine: Callable[[str], Row | None]
+    organization: Callable[[str], Row | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Enriched:
+    event: dict[str, Any]
+    complete: bool  # False: an agent was named but its device (or organization) is not known yet
+
+
+@dataclass(frozen=True, slots=True)
+class TenantUnresolved:
+    reason: str
+    detail: str
+
+
+# Agent results already carry the OpenFrame machine id; other tools go through tool_connections.
+NATIVE_TOOLS = frozenset({"RMM"})
+
+
+def enrich(
+    event: Mapping[str, Any], lookups: Lookups, settings: EnrichSettings, tenant_id: str
+) -> Enriched | TenantUnresolved:
+    """A new event dict with enrichment fields set; the input is not mutated."""
+    out = dict(event)
+    tenant = _tenant(out, settings, tenant_id)
+    if isinstance(tenant, TenantUnresolved):
+        return tenant
+    out["tenantId"] = tenant
+    agent = out.get("agentId")
+    if not agent:
+        return Enriched(out, complete=True)  # a global event (e.g. a Fleet settings change): nothing to join
+    tool = str(out.get("toolType") or "")
+    if tool in NATIVE_TOOLS:
+        machine_id: str | None = str(agent)
+    else:
+        connection = lookups.connection(connection_key(tool, str(agent)))
+        machine_id = str(connection["machineId"]) if connection and connection.get("machineId") else None
+    machine = lookups.machine(machine_id) if machine_id else None
+    if machine is None:
+        return Enriched(out, complete=False)
+    out["deviceId"] = machine_id
+    out["hostname"] = machine.get("hostname")
+    org_id = machine.get("organizationId")
+    org = lookups.organization(str(org_id)) if org_id else None
+    out["organizationId"] = org_id
+    out["organizationName"] = org.get("name") if org else None
+    return Enriched(out, complete=org is not None or not org_id)
+
+
+def _tenant(event: Mapping[str, Any], settings: EnrichSettings, tenant_id: str) -> str | TenantUnresolved:
+    if settings.tenant_mode == "single":
+        return tenant_id
+    discriminator = event.get("discriminator")
+    key = f"{event.get('toolType')}:{discriminator}"
+    tenant = settings.tenants.get(key)
+    if tenant is None:
+        return TenantUnresolved("tenant_unresolved", f"no tenant for {key!r} in shared mode")
+    return tenant
+
+
+def stream_key(event: Mapping[str, Any]) -> str:
+    """Key of the unified topic: the enrichment join key, so an agent's events share a partition."""
+    agent = event.get("agentId")
+    if agent:
+        return f"{event.get('toolType')}:{agent}"
+    return str(event["toolEventId"])

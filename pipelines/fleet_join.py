@@ -1,0 +1,120 @@
+"""The Fleet join: `activities` learn their host from `host_activities` rows (matched on activity id).
+
+Better than the reference's 5 s windowed join, which dropped the host for good when its row came
+late: an activity waits at most `join_wait_seconds` for its host row, then goes out without one; a
+host row arriving later (within `late_window_minutes`) re-emits the activity with the same
+toolEventId and the host, so every sink corrects itself by upsert.
+
+Pure state transitions over JSON-able dicts: the topology keeps the state in a Faust table.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any, TypedDict
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class FleetJoinSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    join_wait_seconds: float = Field(
+        2.0, description="How long an activity waits for its host row before it goes out without a host."
+    )
+    late_window_minutes: float = Field(
+        1440.0, description="A host row arriving this late still re-emits its activity with the host."
+    )
+
+
+class JoinState(TypedDict, total=False):
+    activity: dict[str, Any]  # the activity's decoded record value, as emitted
+    hostId: Any  # the joined host id, once a host row was seen
+    emittedHost: Any  # the host id the last emission carried (None: emitted without host)
+    emitted: bool
+    touchedAt: int  # epoch ms of the last change, for expiry
+
+
+@dataclass(frozen=True, slots=True)
+class Emit:
+    value: dict[str, Any]  # the activity record value to normalize, with `after.hostId` when known
+
+
+def _body(value: dict[str, Any]) -> dict[str, Any]:
+    payload = value.get("payload")
+    return payload if isinstance(payload, dict) and "schema" in value else value
+
+
+def _row(value: dict[str, Any]) -> dict[str, Any] | None:
+    body = _body(value)
+    after = body.get("after") if ("after" in body or "op" in body) else body
+    return after if isinstance(after, dict) else None
+
+
+def activity_id(value: dict[str, Any]) -> str | None:
+    """The activity id of an `activities` record value (envelope or flattened row)."""
+    row = _row(value)
+    return None if row is None or row.get("id") is None else str(row["id"])
+
+
+def host_link(value: dict[str, Any]) -> tuple[str, Any] | None:
+    """(activity id, host id) of a `host_activities` record value; None for deletes and tombstones."""
+    body = _body(value)
+    if body.get("op") == "d":
+        return None
+    row = _row(value)
+    if row is None or row.get("activity_id") is None or row.get("host_id") is None:
+        return None
+    return str(row["activity_id"]), row["host_id"]
+
+
+def with_host(value: dict[str, Any], host_id: Any) -> dict[str, Any]:
+    """A copy of the activity record value whose row carries `hostId` (the mapper's join contract)."""
+    out = copy.deepcopy(value)
+    row = _row(out)
+    if row is not None and host_id is not None:
+        row["hostId"] = host_id
+    return out
+
+
+def on_activity(state: JoinState | None, value: dict[str, Any], now_ms: int) -> tuple[JoinState, Emit | None]:
+    """An activity row arrived. Emit at once if its host is known, else hold it (None)."""
+    new: JoinState = dict(state or {})  # type: ignore[assignment]
+    new["activity"] = value
+    new["touchedAt"] = now_ms
+    host = new.get("hostId")
+    if host is None:
+        new["emitted"] = False
+        return new, None
+    new["emitted"] = True
+    new["emittedHost"] = host
+    return new, Emit(with_host(value, host))
+
+
+def on_host(state: JoinState | None, host_id: Any, now_ms: int) -> tuple[JoinState, Emit | None]:
+    """A host row arrived. Emit (or re-emit) the activity if it is known and lacked this host."""
+    new: JoinState = dict(state or {})  # type: ignore[assignment]
+    new["hostId"] = host_id
+    new["touchedAt"] = now_ms
+    activity = new.get("activity")
+    if activity is None or (new.get("emitted") and new.get("emittedHost") == host_id):
+        return new, None
+    new["emitted"] = True
+    new["emittedHost"] = host_id
+    return new, Emit(with_host(activity, host_id))
+
+
+def on_wait_over(state: JoinState) -> tuple[JoinState, Emit | None]:
+    """The held activity's wait is over: emit it without a host (a late host row re-emits it)."""
+    activity = state.get("activity")
+    if activity is None or state.get("emitted"):
+        return state, None
+    new: JoinState = dict(state)  # type: ignore[assignment]
+    new["emitted"] = True
+    new["emittedHost"] = None
+    return new, Emit(activity)
+
+
+def expired(state: JoinState, now_ms: int, settings: FleetJoinSettings) -> bool:
+    return now_ms - state.get("touchedAt", 0) > settings.late_window_minutes * 60_000
