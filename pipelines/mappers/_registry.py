@@ -133,7 +133,7 @@ class Registry:
     def for_source(self, source: str) -> MapperSpec | None:
         """The mapper of `source`; on a miss, third-party mappers are loaded once and asked too."""
         spec = self._by_source.get(source)
-        if spec is None and not self._plugins_loaded:
+        if spec is None:  # loads once; re-raises a plugin failure so callers see why
             self.load_entry_points()
             spec = self._by_source.get(source)
         return spec
