@@ -21,6 +21,12 @@ from pydantic_settings import (
 
 from infra.settings import StackSettings
 from pipelines.settings import PipelineSettings
+from pipelines.enrich import EnrichSettings
+from pipelines.fleet_join import FleetJoinSettings
+from sinks.cassandra.config import CassandraSinkSettings
+from sinks.pinot.provision import PinotSinkSettings
+from topologies.settings import WorkerSettings
+from topologies.topics import TopicSettings
 
 
 class _Frozen(BaseModel):
@@ -101,6 +107,14 @@ class Settings(BaseSettings):
     nats: NatsSettings = Field(default_factory=NatsSettings, description="NATS JetStream.")
     stack: StackSettings = Field(default_factory=StackSettings, description="The local stack.")
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings, description="The pipeline.")
+    topics: TopicSettings = Field(default_factory=TopicSettings, description="Topic names and partitions.")
+    enrich: EnrichSettings = Field(default_factory=EnrichSettings, description="Enrichment and tenants.")
+    fleet_join: FleetJoinSettings = Field(default_factory=FleetJoinSettings, description="The Fleet join.")
+    worker: WorkerSettings = Field(default_factory=WorkerSettings, description="The stream worker.")
+    cassandra_sink: CassandraSinkSettings = Field(
+        default_factory=CassandraSinkSettings, description="The Cassandra sink."
+    )
+    pinot_sink: PinotSinkSettings = Field(default_factory=PinotSinkSettings, description="The Pinot table.")
 
     @classmethod
     def settings_customise_sources(

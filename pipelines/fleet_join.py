@@ -34,6 +34,7 @@ class JoinState(TypedDict, total=False):
     emittedHost: Any  # the host id the last emission carried (None: emitted without host)
     emitted: bool
     touchedAt: int  # epoch ms of the last change, for expiry
+    partition: int  # Kafka partition of the activity (timer markers go there)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,1 @@
+"""The Cassandra event-history sink."""

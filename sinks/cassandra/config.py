@@ -1,0 +1,14 @@
+"""Settings of the Cassandra sink."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class CassandraSinkSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ttl_seconds: int = Field(0, description="TTL of written rows in seconds; 0 keeps them forever.")
+    batch_size: int = Field(500, description="Most events written per batch (one take from the stream).")
+    concurrency: int = Field(64, description="Most CQL requests in flight at once.")
+    request_timeout: float = Field(10.0, description="Seconds before one CQL request counts as failed.")

@@ -1,0 +1,1 @@
+"""Pinot reads the enriched topic itself (a REALTIME upsert table); this package provisions it."""

@@ -1,0 +1,22 @@
+"""Settings of the stream worker."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class WorkerSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    app_id: str = Field("openframe-stream", description="Faust app id: the consumer group and table prefix.")
+    web_host: str = Field("127.0.0.1", description="Host of the worker's web server (/metrics, /healthz).")
+    web_port: int = Field(6066, description="Port of the worker's web server.")
+    batch_size: int = Field(1000, description="Most records an agent takes per batch.")
+    batch_within: float = Field(0.05, description="Seconds an agent waits to fill a batch.")
+    commit_interval: float = Field(1.0, description="Seconds between offset commits of acked records.")
+    retry_backoff_max: float = Field(10.0, description="Cap in seconds of the backoff between delivery retries.")
+    lag_interval: float = Field(5.0, description="Seconds between consumer-lag measurements.")
+    lag_groups: tuple[str, ...] = Field(
+        (), description="Other consumer groups to report lag for, besides the worker's own."
+    )
+    store: str = Field("memory://", description="Faust table store (memory:// rebuilds from changelogs).")
