@@ -1,0 +1,1 @@
+"""Real-shaped tool tables (Tactical RMM on PostgreSQL, Fleet on MariaDB): `infra.tooldb.provision.provision`."""

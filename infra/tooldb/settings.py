@@ -1,0 +1,25 @@
+"""Settings of the local tool databases' CDC objects."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from openframe_stream.settings import Settings
+
+
+class ToolDbSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    publication: str = Field(
+        "dbz_pub_trmm_combined",
+        description="PostgreSQL publication of the Tactical RMM tables, created by `tooldb init` as superuser.",
+    )
+
+
+def tooldb_settings(settings: Settings) -> ToolDbSettings:
+    # The root Settings does not compose this model yet (field name to come: `tooldb`).
+    found = getattr(settings, "tooldb", None)
+    return found if isinstance(found, ToolDbSettings) else ToolDbSettings()
