@@ -17,6 +17,8 @@ SUBCOMMANDS: dict[str, str] = {
     "stack": "infra.cli:stack",
     "map": "pipelines.cli:map_command",
     "mappers": "pipelines.cli:mappers",
+    "connectors": "connectors.cli:connectors",
+    "tooldb": "infra.tooldb.cli:tooldb",
 }
 
 
