@@ -19,6 +19,7 @@ SUBCOMMANDS: dict[str, str] = {
     "mappers": "pipelines.cli:mappers",
     "connectors": "connectors.cli:connectors",
     "tooldb": "infra.tooldb.cli:tooldb",
+    "bridge": "connectors.nats_bridge:bridge_command",
 }
 
 
