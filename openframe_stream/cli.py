@@ -20,6 +20,7 @@ SUBCOMMANDS: dict[str, str] = {
     "connectors": "connectors.cli:connectors",
     "tooldb": "infra.tooldb.cli:tooldb",
     "bridge": "connectors.nats_bridge:bridge_command",
+    "reference": "connectors.reference_sync:reference",
 }
 
 
