@@ -85,6 +85,7 @@ def create_topology(settings: Settings, sink: Sink) -> Topology:
         producer_acks=-1,
         stream_wait_empty=False,
         web_host=w.web_host,
+        web_bind=w.web_host,
         web_port=w.web_port,
         web_in_thread=False,
         table_standby_replicas=0,

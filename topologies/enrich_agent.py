@@ -16,6 +16,7 @@ import orjson
 
 from pipelines import reference
 from pipelines.enrich import Enriched, Lookups, enrich
+from topologies.faust_compat import acting_on
 
 if TYPE_CHECKING:
     from topologies.app import Topology
@@ -25,12 +26,10 @@ COMPONENT = "enrich"
 
 def register(topology: Topology) -> None:
     app, specs, settings = topology.app, topology.specs, topology.settings
-    machines = app.GlobalTable("ref-machines", default=None, key_type=str, value_serializer="json")
-    organizations = app.GlobalTable("ref-organizations", default=None, key_type=str, value_serializer="json")
-    connections = app.GlobalTable("ref-tool-connections", default=None, key_type=str, value_serializer="json")
-    pending = app.Table(
-        "enrich-pending", default=None, partitions=specs.unified.partitions, key_type=str, value_serializer="json"
-    )
+    machines = app.GlobalTable("ref-machines", default=None, key_type=str)
+    organizations = app.GlobalTable("ref-organizations", default=None, key_type=str)
+    connections = app.GlobalTable("ref-tool-connections", default=None, key_type=str)
+    pending = app.Table("enrich-pending", default=None, partitions=specs.unified.partitions, key_type=str)
     lookups = Lookups(connection=connections.get, machine=machines.get, organization=organizations.get)
     kinds: dict[str, reference.Kind] = {
         specs.machines.name: "machines",
@@ -61,10 +60,11 @@ def register(topology: Topology) -> None:
                     topology.dead_letter(outbox, event, "reference", exc.reason, exc.detail, "reference-tables")
                     continue
                 table = tables[kind]
-                if change.row is None:
-                    table.pop(change.key, None)
-                elif kind != "tool_connections" or reference.newer_connection(table.get(change.key), change.row):
-                    table[change.key] = change.row
+                with acting_on(event):
+                    if change.row is None:
+                        table.pop(change.key, None)
+                    elif kind != "tool_connections" or reference.newer_connection(table.get(change.key), change.row):
+                        table[change.key] = change.row
             await outbox.deliver()
             for event in events:
                 await manual.ack(event)
@@ -89,7 +89,8 @@ def register(topology: Topology) -> None:
                 key = bytes(message.key or b"").decode("utf-8", "replace")
                 if message.topic == specs.enrich_retry.name:
                     marked.discard(key)
-                    _retry(topology, outbox, pending, lookups, key, now, window_ms, tenant_id)
+                    with acting_on(event):
+                        _retry(topology, outbox, pending, lookups, key, now, window_ms, tenant_id)
                     continue
                 topology.metrics.records_in.labels(COMPONENT, message.topic).inc()
                 try:
@@ -107,7 +108,8 @@ def register(topology: Topology) -> None:
                     kept = [p for p in (pending.get(key) or []) if now - p["since"] <= window_ms]
                     kept = [p for p in kept if p["event"].get("toolEventId") != unified.get("toolEventId")]
                     kept.append({"event": unified, "since": now, "partition": message.partition})
-                    pending[key] = kept[-e.max_pending_per_agent :]
+                    with acting_on(event):
+                        pending[key] = kept[-e.max_pending_per_agent :]
             await outbox.deliver()
             for event in events:
                 await manual.ack(event)

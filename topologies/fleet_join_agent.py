@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from pipelines import fleet_join as join
+from topologies.faust_compat import acting_on
 from topologies.normalize_agent import emit, raw_record
 
 if TYPE_CHECKING:
@@ -30,7 +31,6 @@ def register(topology: Topology) -> None:
         default=None,
         partitions=specs.fleet_activities.partitions,
         key_type=str,
-        value_serializer="json",
     )
     source = topology.app.topic(
         specs.fleet_activities.name,
@@ -46,6 +46,59 @@ def register(topology: Topology) -> None:
     marked: set[str] = set()
     w = settings.worker
 
+    def handle(event: Any, outbox: Any, done: list[Any]) -> None:
+        topic = event.message.topic
+        topology.metrics.records_in.labels(COMPONENT, topic).inc()
+        now = int(time.time() * 1000)
+        if topic == specs.fleet_join_timer.name:
+            done.append(event)
+            aid = bytes(event.message.value or b"").decode()
+            marked.discard(aid)
+            state = table.get(aid)
+            if aid in held and state is not None:
+                new, out = join.on_wait_over(state)
+                table[aid] = new
+                if out is not None:
+                    emit(topology, outbox, held[aid][0], raw_record(held[aid][0], orjson.dumps(out.value)))
+                done.append(held.pop(aid)[0])
+            return
+        value = _decode(event.message.value)
+        if value is None:  # not JSON: let normalization dead-letter or skip it as usual
+            emit(topology, outbox, event, raw_record(event))
+            done.append(event)
+            return
+        if topic == specs.fleet_host_activities.name:
+            done.append(event)
+            link = join.host_link(value)
+            if link is None:
+                topology.metrics.skipped.labels("host_link_without_ids").inc()
+                return
+            aid, host = link
+            new, out = join.on_host(table.get(aid), host, now)
+            new["partition"] = event.message.partition
+            table[aid] = new
+            if out is not None:
+                original = held[aid][0] if aid in held else event
+                emit(topology, outbox, original, _as_activity(original, out.value, specs))
+            if aid in held:
+                done.append(held.pop(aid)[0])
+            return
+        activity = join.activity_id(value)
+        if activity is None or _is_delete(value):
+            emit(topology, outbox, event, raw_record(event))
+            done.append(event)
+            return
+        new, out = join.on_activity(table.get(activity), value, now)
+        new["partition"] = event.message.partition
+        table[activity] = new
+        if out is None:
+            if activity in held:  # a redelivery or an update while waiting: keep the newest
+                done.append(held[activity][0])
+            held[activity] = (event, time.monotonic())
+            return
+        emit(topology, outbox, event, raw_record(event, orjson.dumps(out.value)))
+        done.append(event)
+
     @topology.app.agent(source, name="fleet-join")
     async def fleet_join(stream: Any) -> None:
         manual = stream.noack()
@@ -53,57 +106,8 @@ def register(topology: Topology) -> None:
             outbox = topology.outbox()
             done: list[Any] = []
             for event in events:
-                topic = event.message.topic
-                topology.metrics.records_in.labels(COMPONENT, topic).inc()
-                now = int(time.time() * 1000)
-                if topic == specs.fleet_join_timer.name:
-                    done.append(event)
-                    aid = bytes(event.message.value or b"").decode()
-                    marked.discard(aid)
-                    state = table.get(aid)
-                    if aid in held and state is not None:
-                        new, out = join.on_wait_over(state)
-                        table[aid] = new
-                        if out is not None:
-                            emit(topology, outbox, held[aid][0], raw_record(held[aid][0], orjson.dumps(out.value)))
-                        done.append(held.pop(aid)[0])
-                    continue
-                value = _decode(event.message.value)
-                if value is None:  # not JSON: let normalization dead-letter or skip it as usual
-                    emit(topology, outbox, event, raw_record(event))
-                    done.append(event)
-                    continue
-                if topic == specs.fleet_host_activities.name:
-                    done.append(event)
-                    link = join.host_link(value)
-                    if link is None:
-                        topology.metrics.skipped.labels("host_link_without_ids").inc()
-                        continue
-                    aid, host = link
-                    new, out = join.on_host(table.get(aid), host, now)
-                    new["partition"] = event.message.partition
-                    table[aid] = new
-                    if out is not None:
-                        original = held[aid][0] if aid in held else event
-                        emit(topology, outbox, original, _as_activity(original, out.value, specs))
-                    if aid in held:
-                        done.append(held.pop(aid)[0])
-                    continue
-                activity = join.activity_id(value)
-                if activity is None or _is_delete(value):
-                    emit(topology, outbox, event, raw_record(event))
-                    done.append(event)
-                    continue
-                new, out = join.on_activity(table.get(activity), value, now)
-                new["partition"] = event.message.partition
-                table[activity] = new
-                if out is None:
-                    if activity in held:  # a redelivery or an update while waiting: keep the newest
-                        done.append(held[activity][0])
-                    held[activity] = (event, time.monotonic())
-                    continue
-                emit(topology, outbox, event, raw_record(event, orjson.dumps(out.value)))
-                done.append(event)
+                with acting_on(event):
+                    handle(event, outbox, done)
             await outbox.deliver()
             for event in done:
                 await manual.ack(event)
