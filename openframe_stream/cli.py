@@ -15,6 +15,8 @@ from openframe_stream.settings import Settings
 # name -> "module:attribute" of a click command or group.
 SUBCOMMANDS: dict[str, str] = {
     "stack": "infra.cli:stack",
+    "run": "topologies.cli:run",
+    "dlq": "topologies.cli:dlq",
     "map": "pipelines.cli:map_command",
     "mappers": "pipelines.cli:mappers",
     "connectors": "connectors.cli:connectors",

@@ -20,9 +20,9 @@ from pydantic_settings import (
 )
 
 from infra.settings import StackSettings
-from pipelines.settings import PipelineSettings
 from pipelines.enrich import EnrichSettings
 from pipelines.fleet_join import FleetJoinSettings
+from pipelines.settings import PipelineSettings
 from sinks.cassandra.config import CassandraSinkSettings
 from sinks.pinot.provision import PinotSinkSettings
 from topologies.settings import WorkerSettings
