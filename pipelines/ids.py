@@ -18,14 +18,20 @@ from typing import Any
 
 import orjson
 
+try:  # CPython's own MD5 is about twice as fast as OpenSSL's for short names (no EVP set-up)
+    from _md5 import md5 as _fast_md5
+except ImportError:  # pragma: no cover - builds without it
+    _fast_md5 = hashlib.md5
+
+# The variant nibble (IETF, 10xx) for each hex digit of the MD5: done on the hex text, which is
+# about twice as fast as going through bytes or a uuid.UUID object on the hot path.
+_VARIANT = {f"{n:x}": f"{(n & 0x3) | 0x8:x}" for n in range(16)}
+
 
 def name_uuid(name: str) -> str:
     """`UUID.nameUUIDFromBytes(name.getBytes(UTF_8)).toString()`, without building a UUID object."""
-    digest = bytearray(hashlib.md5(name.encode(), usedforsecurity=False).digest())
-    digest[6] = (digest[6] & 0x0F) | 0x30  # version 3
-    digest[8] = (digest[8] & 0x3F) | 0x80  # IETF variant
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    h = _fast_md5(name.encode()).hexdigest()  # a name-based id, not security
+    return f"{h[:8]}-{h[8:12]}-3{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
 def tool_event_id(tool: str, table: str, pk: str) -> str:

@@ -31,9 +31,10 @@ class RawRecord:
     offset: int = -1
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built once per event, and frozen init costs ~0.2 us
 class Mapped:
-    """A unified event (a plain dict with camelCase wire names), ready for `orjson.dumps`."""
+    """A unified event (a plain dict with camelCase wire names), ready for `orjson.dumps`.
+    Treat it as read-only."""
 
     event: dict[str, Any]
     source: str

@@ -13,12 +13,19 @@ import orjson
 
 def text(value: Any) -> str | None:
     """A scalar as non-blank text: 42 -> "42", True -> "true", "" / None / containers -> None."""
+    kind = type(value)  # exact-type checks first: this runs several times per event
+    if kind is str:
+        return value if value and not value.isspace() else None
+    if kind is int:
+        return str(value)
+    if value is None or kind is dict or kind is list:
+        return None
+    if kind is bool:
+        return "true" if value else "false"
     if isinstance(value, str):
         return value if value and not value.isspace() else None
-    if value is None or isinstance(value, dict | list):
+    if isinstance(value, dict | list):
         return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
     return str(value)
 
 
@@ -90,10 +97,11 @@ def present(value: Any) -> bool:
     return text(value) is not None
 
 
-def compact(**items: Any) -> dict[str, Any] | None:
-    """The items whose value is not None, or None when there are none."""
-    kept = {key: value for key, value in items.items() if value is not None}
-    return kept or None
+def compact(items: dict[str, Any]) -> dict[str, Any] | None:
+    """`items` without its None values, or None when nothing is left."""
+    if None in items.values():
+        items = {key: value for key, value in items.items() if value is not None}
+    return items or None
 
 
 def dotted(first: str | None, second: str | None) -> str:

@@ -47,10 +47,10 @@ class MapperSpec:
     fn: MapperFn
     taxonomy: ToolTaxonomy
     package: str
+    tool_id: str = ""  # lower-case tool, filled in from `tool`
 
-    @property
-    def tool_id(self) -> str:
-        return self.tool.lower()
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tool_id", self.tool.lower())
 
 
 class _EntryPoint(Protocol):
@@ -68,7 +68,7 @@ class Registry:
 
     def __init__(self) -> None:
         self._by_name: dict[str, MapperSpec] = {}
-        self._by_source: dict[str, MapperSpec] = {}
+        self.by_source: dict[str, MapperSpec] = {}  # read-only outside: the hot path reads it directly
         self._loading_package: str | None = None
         self._plugins_loaded = False
         self._plugin_error: ConfigError | None = None
@@ -120,22 +120,22 @@ class Registry:
             other = self._by_name[spec.name]
             raise DuplicateMapperError(f"mapper {spec.name!r} from {spec.package} clashes with {other.package}")
         for source in spec.sources:
-            if source in self._by_source:
-                other = self._by_source[source]
+            if source in self.by_source:
+                other = self.by_source[source]
                 raise DuplicateMapperError(
                     f"source {source!r} of mapper {spec.name!r} ({spec.package}) is already handled by "
                     f"{other.name!r} ({other.package})"
                 )
         self._by_name[spec.name] = spec
         for source in spec.sources:
-            self._by_source[source] = spec
+            self.by_source[source] = spec
 
     def for_source(self, source: str) -> MapperSpec | None:
         """The mapper of `source`; on a miss, third-party mappers are loaded once and asked too."""
-        spec = self._by_source.get(source)
+        spec = self.by_source.get(source)
         if spec is None:  # loads once; re-raises a plugin failure so callers see why
             self.load_entry_points()
-            spec = self._by_source.get(source)
+            spec = self.by_source.get(source)
         return spec
 
     def get(self, name: str) -> MapperSpec | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from pipelines.mappers._fields import compact, int_or_text, text, to_int, truthy
+from pipelines.mappers._fields import compact, int_or_text, text, truthy
 from pipelines.mappers._registry import mapper
 from pipelines.records import MESSAGE_TYPE_HEADER, Change, ToolEvent
 
@@ -30,18 +30,27 @@ def is_script(change: Change) -> bool:
     return text(change.row.get("scriptId")) is not None
 
 
+def _int_field(value: object) -> tuple[str | None, int | str | None]:
+    """(text, value) of a numeric field: 2 -> ("2", 2); "x" -> ("x", "x"); null -> (None, None)."""
+    if type(value) is int:
+        return str(value), value
+    as_text = text(value)
+    return as_text, int_or_text(as_text) if as_text is not None else None
+
+
 @mapper("agent.results", tool="RMM", table="events")
 def results(change: Change) -> ToolEvent:
     """PK `<executionId>:<machineId>`; `machineId` is already an OpenFrame device id."""
     row = change.row
     execution_id, machine_id = text(row.get("executionId")), text(row.get("machineId"))
-    exit_text = text(row.get("exitCode"))
-    exit_code = int_or_text(exit_text) if exit_text is not None else None
-    non_zero = exit_text is not None and to_int(exit_text) not in (None, 0)
-    timed_out = truthy(row.get("timedOut"))
+    exit_text, exit_code = _int_field(row.get("exitCode"))
+    duration = _int_field(row.get("executionTimeMs"))[1]
+    non_zero = type(exit_code) is int and exit_code != 0
+    raw_timed_out = row.get("timedOut")
+    timed_out = raw_timed_out is True or (
+        raw_timed_out is not None and raw_timed_out is not False and truthy(raw_timed_out)
+    )
     stdout, stderr, error = text(row.get("stdout")), text(row.get("stderr")), text(row.get("error"))
-    duration_text = text(row.get("executionTimeMs"))
-    duration = int_or_text(duration_text) if duration_text is not None else None
 
     if not is_script(change):
         source_type = "cmd_run.finished"
@@ -64,16 +73,20 @@ def results(change: Change) -> ToolEvent:
 
     failure = None
     if timed_out or non_zero or stderr is not None or error is not None:
-        failure = compact(output=stderr, error=error, exit_code=exit_code, timed_out=True if timed_out else None)
-    timed_out_flag = truthy(row.get("timedOut")) if text(row.get("timedOut")) is not None else None
-    return ToolEvent(
-        source_type=source_type,
-        pk=None if execution_id is None and machine_id is None else f"{execution_id or ''}:{machine_id or ''}",
-        time=row.get("eventTimestamp"),
-        agent_id=machine_id,
-        message=message,
-        discriminator=text(row.get("tenantId")),
-        result=compact(output=stdout, exit_code=exit_code, execution_time_ms=duration),
-        error=failure,
-        additional_info=compact(exit_code=exit_code, execution_time_ms=duration, timed_out=timed_out_flag),
+        failure = compact(
+            {"output": stderr, "error": error, "exit_code": exit_code, "timed_out": True if timed_out else None}
+        )
+    timed_out_flag = timed_out if raw_timed_out is not None and raw_timed_out != "" else None
+    return ToolEvent(  # positional, in field order: this mapper is on the hot path
+        source_type,
+        None if execution_id is None and machine_id is None else f"{execution_id or ''}:{machine_id or ''}",  # pk
+        row.get("eventTimestamp"),  # time
+        machine_id,  # agent_id
+        message,
+        text(row.get("tenantId")),  # discriminator
+        failure,  # error
+        compact({"output": stdout, "exit_code": exit_code, "execution_time_ms": duration}),  # result
+        compact(
+            {"exit_code": exit_code, "execution_time_ms": duration, "timed_out": timed_out_flag}
+        ),  # additional_info
     )

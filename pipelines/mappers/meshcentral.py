@@ -14,11 +14,11 @@ def events(change: Change) -> ToolEvent:
     """Source type `<etype>.<action>` (or whichever is present); `domain` is the tenant
     discriminator. `servertimelinestats` is on the skip list in `taxonomy/meshcentral.json`."""
     row = change.row
-    return ToolEvent(
-        source_type=dotted(text(row.get("etype")), text(row.get("action"))),
-        pk=object_id(row.get("_id")),
-        time=row.get("time"),
-        agent_id=text(row.get("nodeid")),
-        message=text(row.get("msg")),
-        discriminator=text(row.get("domain")),
+    return ToolEvent(  # positional, in field order: this mapper is on the hot path
+        dotted(text(row.get("etype")), text(row.get("action"))),  # source_type
+        object_id(row.get("_id")),  # pk
+        row.get("time"),  # time
+        text(row.get("nodeid")),  # agent_id
+        text(row.get("msg")),  # message
+        text(row.get("domain")),  # discriminator
     )

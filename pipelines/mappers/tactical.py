@@ -25,13 +25,16 @@ def audit_log(change: Change) -> ToolEvent:
     """An audit entry: source type `<object_type>.<action>`; `after_value` becomes additional info.
     `agent.execute_script`/`agent.execute_command` are invisible (see `taxonomy/tactical.json`)."""
     row = change.row
-    return ToolEvent(
-        source_type=dotted(text(row.get("object_type")), text(row.get("action"))),
-        pk=text(row.get("id")),
-        time=row.get("entry_time"),
-        agent_id=text(row.get("agentid")),
-        message=text(row.get("message")),
-        additional_info=json_object(row.get("after_value")),
+    return ToolEvent(  # positional, in field order: this mapper is on the hot path
+        dotted(text(row.get("object_type")), text(row.get("action"))),  # source_type
+        text(row.get("id")),  # pk
+        row.get("entry_time"),  # time
+        text(row.get("agentid")),  # agent_id
+        text(row.get("message")),  # message
+        None,  # discriminator
+        None,  # error
+        None,  # result
+        json_object(row.get("after_value")),  # additional_info
     )
 
 
@@ -76,8 +79,10 @@ def _history_result(results: Any, script_results: Any) -> Any:
             return script_results  # not an object: kept as the reference did
         execution_time = text(parsed.get("execution_time"))
         return compact(
-            output=_output(parsed["stdout"]) if "stdout" in parsed else None,
-            execution_time=float_or_text(execution_time) if execution_time is not None else None,
+            {
+                "output": _output(parsed["stdout"]) if "stdout" in parsed else None,
+                "execution_time": float_or_text(execution_time) if execution_time is not None else None,
+            }
         )
     if present(results):
         return {"output": text(results) if not isinstance(results, dict | list) else results}
@@ -105,10 +110,12 @@ def task_result(change: Change) -> ToolEvent:
     result = None
     if stdout is not None:
         result = compact(
-            output=stdout,
-            execution_time=float_or_text(execution_time) if execution_time is not None else None,
-            retcode=int_or_text(retcode) if retcode is not None else None,
-            task_id=task_id,
+            {
+                "output": stdout,
+                "execution_time": float_or_text(execution_time) if execution_time is not None else None,
+                "retcode": int_or_text(retcode) if retcode is not None else None,
+                "task_id": task_id,
+            }
         )
     if stderr is not None:
         error: dict[str, Any] | None = {"output": stderr}
@@ -125,6 +132,6 @@ def task_result(change: Change) -> ToolEvent:
         result=result,
         error=error,
         additional_info=compact(
-            sync_status=text(row.get("sync_status")), run_status=text(row.get("run_status")), task_id=task_id
+            {"sync_status": text(row.get("sync_status")), "run_status": text(row.get("run_status")), "task_id": task_id}
         ),
     )

@@ -55,18 +55,18 @@ class ToolTaxonomy:
     source_types: Mapping[str, str]
     skip: frozenset[str] = frozenset()
     invisible: frozenset[str] = frozenset()
-    _lookup: dict[str, Classification] = field(default_factory=dict, repr=False, compare=False)
+    lookup: dict[str, Classification] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         types = event_types()
         for source_type, event_type in self.source_types.items():
             if event_type not in types:
                 raise ConfigError(f"{self.tool}: {source_type!r} maps to unknown event type {event_type!r}")
-            self._lookup[source_type] = types[event_type]
+            self.lookup[source_type] = types[event_type]
 
     def classify(self, source_type: str) -> Classification:
         """(eventType, severity, default summary); UNKNOWN/WARNING when the type is not mapped."""
-        found = self._lookup.get(source_type)
+        found = self.lookup.get(source_type)
         return found if found is not None else event_types()[UNKNOWN]
 
 

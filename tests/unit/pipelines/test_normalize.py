@@ -76,7 +76,7 @@ def temp_mapper() -> object:
     REGISTRY.register(spec)
     yield box
     REGISTRY._by_name.pop("test.temp")
-    REGISTRY._by_source.pop("test.temp")
+    REGISTRY.by_source.pop("test.temp")
 
 
 def _temp_record() -> RawRecord:
