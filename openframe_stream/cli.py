@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, str] = {
     "tooldb": "infra.tooldb.cli:tooldb",
     "bridge": "connectors.nats_bridge:bridge_command",
     "reference": "connectors.reference_sync:reference",
+    "traffic": "infra.traffic.cli:traffic",
 }
 
 

@@ -1,0 +1,1 @@
+"""Realistic tool traffic: rows in the tool databases, agent results on NATS, MeshCentral envelopes."""
