@@ -37,9 +37,19 @@ def load_cases(fixtures_root: Path, mapper: str | None = None) -> list[Case]:
         for input_path in sorted(folder.glob(f"*{INPUT_SUFFIX}")):
             name = input_path.name[: -len(INPUT_SUFFIX)]
             expected_path = folder / f"{name}{EXPECTED_SUFFIX}"
-            expected = json.loads(expected_path.read_text()) if expected_path.exists() else None
-            cases.append(Case(folder.name, name, json.loads(input_path.read_text()), expected, input_path))
+            cases.append(Case(folder.name, name, _read(input_path), _read(expected_path), input_path))
     return cases
+
+
+def _read(path: Path) -> Any:
+    """The file's JSON; a missing or broken file becomes a value no output equals, so the case
+    fails with the reason instead of breaking test collection."""
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except ValueError as exc:
+        return {"unreadable_fixture": f"{path.name}: {exc}"}
 
 
 def run_case(case: Case, settings: PipelineSettings | None = None) -> dict[str, Any]:

@@ -101,14 +101,14 @@ def new_mapper(root: Path, name: str, tool: str | None = None) -> list[Path]:
     fixtures = root / "tests" / "fixtures" / "mappers" / name
     planned: dict[Path, str] = {
         root / "pipelines" / "mappers" / f"{name}.py": _MAPPER.format(name=name, tool=tool, tool_file=tool_file),
-        fixtures / "example.input.json": json.dumps(_example_input(name), indent=2) + "\n",
+        # One line each: the input is a `map` input line, the expected file its exact output line.
+        fixtures / "example.input.json": json.dumps(_example_input(name)) + "\n",
         fixtures / "example.expected.json": json.dumps(
             {
                 "status": "TODO",
                 "todo": f"replace with the output of `openframe-stream map tests/fixtures/mappers/{name}/"
                 "example.input.json`, checked by hand against the tool's rules",
-            },
-            indent=2,
+            }
         )
         + "\n",
         root / "tests" / "unit" / "pipelines" / "mappers" / f"test_{name}.py": _TEST.format(name=name),

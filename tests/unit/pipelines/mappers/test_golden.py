@@ -43,4 +43,4 @@ def test_every_folder_has_cases_and_every_input_an_expected_file() -> None:
 
 def test_cases_cover_every_outcome() -> None:
     statuses = {c.expected["status"] for c in CASES}
-    assert statuses == {"mapped", "skipped", "dead_letter"}
+    assert statuses >= {"mapped", "skipped", "dead_letter"}

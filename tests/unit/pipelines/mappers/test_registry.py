@@ -37,11 +37,11 @@ class FakeEntryPoint:
 
 def test_builtins_are_registered_with_their_sources_and_package() -> None:
     names = {spec.name: spec for spec in REGISTRY.specs()}
-    assert set(names) == {
+    assert set(names) >= {
         "fleet.activities", "fleet.query_results", "fleet.policy_membership", "meshcentral.events",
         "tactical.logs_auditlog", "tactical.agents_agenthistory", "tactical.autotasks_taskresult", "agent.results",
     }  # fmt: skip
-    assert all(spec.package == BUILTIN_PACKAGE for spec in names.values())
+    assert all(spec.package == BUILTIN_PACKAGE for spec in names.values())  # no plugins installed here
     assert names["agent.results"].table == "events" and names["fleet.activities"].table == "activities"
     assert names["tactical.logs_auditlog"].tool_id == "tactical"
 
