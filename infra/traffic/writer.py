@@ -58,21 +58,28 @@ class TrafficWriter:
         self.policy_id: list[int] = []
         self.query_id: list[int] = []
 
-    async def prepare(self) -> None:
-        """Tables, the estate's rows in both databases, the reference documents, the NATS stream."""
+    async def prepare(self, reference_data: bool = True, nats_stream: bool = True) -> None:
+        """Tables, the estate's rows in both databases, then (unless told not to) the reference
+        documents, the Kafka topics and the NATS stream. CDC tests need only the rows."""
         import nats
 
         from connectors.nats_bridge import ensure_stream
         from topologies.provision import ensure_topics
 
         provision(self._settings)
-        ensure_topics(self._settings.kafka.bootstrap_servers, declare(self._settings.topics), 1)
         self._prepare_tactical()
         self._prepare_fleet()
-        reference.seed(self._settings, self._estate, self._options, self.agent_pk)
-        self._nats = await nats.connect(self._settings.nats.url)
-        self._js = self._nats.jetstream()
-        await ensure_stream(self._js, self._bridge)
+        if reference_data:
+            reference.seed(self._settings, self._estate, self._options, self.agent_pk)
+        if nats_stream:
+            ensure_topics(
+                self._settings.kafka.bootstrap_servers,
+                declare(self._settings.topics),
+                self._settings.topics.replication,
+            )
+            self._nats = await nats.connect(self._settings.nats.url)
+            self._js = self._nats.jetstream()
+            await ensure_stream(self._js, self._bridge)
 
     def _prepare_tactical(self) -> None:
         conn = self._pg
