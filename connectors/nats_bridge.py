@@ -105,14 +105,16 @@ def make_producer(settings: Settings, options: BridgeSettings) -> Producer:
 
 
 class Bridge:
-    def __init__(self, settings: Settings, options: BridgeSettings, metrics: BridgeMetrics) -> None:
+    def __init__(
+        self, settings: Settings, options: BridgeSettings, metrics: BridgeMetrics, producer: Producer | None = None
+    ) -> None:
         topics = declare(settings.topics)
         self._settings = settings
         self._options = options
         self._metrics = metrics
         self._results_topic = topics.agent_results.name
         self._dlq_topic = topics.dead_letter.name
-        self._producer = make_producer(settings, options)
+        self._producer = producer or make_producer(settings, options)
         self.stats = BridgeStats()
 
     async def run(self, stop: threading.Event, ready: Callable[[], None] | None = None) -> BridgeStats:
