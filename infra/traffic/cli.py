@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 Progress = Callable[[Counter[str], float], None]
 
 
-async def _generate(
+async def generate(
     settings: Settings,
     options: TrafficSettings,
     bridge: BridgeSettings,
@@ -77,7 +77,7 @@ def run_traffic(
     `duration` seconds or `stop_event`. Returns how many of each kind were written."""
     options = traffic_settings(settings)
     return asyncio.run(
-        _generate(
+        generate(
             settings,
             options,
             bridge_settings(settings),
