@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 _NAK_DELAY_S = 2.0  # after a failed Kafka delivery: retry soon, but do not spin while Kafka is down
 _PENDING_EVERY_S = 2.0
+_RETRY_S = 1.0
 
 
 @dataclass
@@ -119,7 +120,6 @@ class Bridge:
 
     async def run(self, stop: threading.Event, ready: Callable[[], None] | None = None) -> BridgeStats:
         import nats
-        from nats.errors import TimeoutError as NatsTimeout
 
         options = self._options
         nc = await nats.connect(self._settings.nats.url, max_reconnect_attempts=-1, name="openframe-bridge")
@@ -130,22 +130,37 @@ class Bridge:
             sub = await js.pull_subscribe_bind(durable=options.durable, stream=options.stream)
             if ready is not None:
                 ready()
-            next_pending = 0.0
-            while not stop.is_set():
-                try:
-                    batch = await sub.fetch(options.batch, timeout=options.fetch_wait_s)
-                except NatsTimeout:
-                    batch = []
-                if batch:
-                    await self._forward(batch)
-                if time.monotonic() >= next_pending:
-                    info = await sub.consumer_info()
-                    self._metrics.set_pending(info.num_pending or 0, info.num_ack_pending or 0)
-                    next_pending = time.monotonic() + _PENDING_EVERY_S
+            await self.consume(sub, stop)
         finally:
             await asyncio.get_running_loop().run_in_executor(None, self._producer.flush, 10.0)
             await nc.close()
         return self.stats
+
+    async def consume(self, sub: Any, stop: threading.Event, retry_s: float = _RETRY_S) -> None:
+        """Fetch and forward batches from a pull subscription until `stop` is set."""
+        from nats.errors import Error as NatsError
+        from nats.errors import TimeoutError as NatsTimeout
+
+        next_pending = 0.0
+        while not stop.is_set():
+            try:
+                batch = await sub.fetch(self._options.batch, timeout=self._options.fetch_wait_s)
+            except NatsTimeout:
+                batch = []
+            except NatsError as exc:
+                # Disconnected or reconnecting: the client reconnects by itself; try again shortly.
+                log.warning("fetch failed (%s); retrying", exc)
+                await asyncio.sleep(retry_s)
+                continue
+            if batch:
+                await self._forward(batch)
+            if time.monotonic() >= next_pending:
+                next_pending = time.monotonic() + _PENDING_EVERY_S
+                try:
+                    info = await sub.consumer_info()
+                except NatsError:
+                    continue  # a gauge can wait; the fetch above reports the outage
+                self._metrics.set_pending(info.num_pending or 0, info.num_ack_pending or 0)
 
     async def _forward(self, batch: list[Msg]) -> None:
         outcome: dict[int, str | None] = {}  # batch index -> delivery error (None: delivered)

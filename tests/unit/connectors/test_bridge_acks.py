@@ -91,3 +91,39 @@ def test_a_dead_letter_kafka_did_not_confirm_is_not_acked() -> None:
     producer = FakeProducer(fail={b'"value_not_object"'})
     _forward(producer, batch)
     assert not batch[0].acked and batch[0].naked
+
+
+class FakeSubscription:
+    """Fails once like a reconnecting client, then serves one batch and stops the bridge."""
+
+    def __init__(self, batch: list[FakeMsg], stop: Any) -> None:
+        self._calls = 0
+        self._batch = batch
+        self._stop = stop
+
+    async def fetch(self, batch: int, timeout: float) -> list[FakeMsg]:
+        from nats.errors import ConnectionReconnectingError, TimeoutError
+
+        self._calls += 1
+        if self._calls == 1:
+            raise ConnectionReconnectingError
+        if self._calls == 2:
+            return self._batch
+        self._stop.set()
+        raise TimeoutError
+
+    async def consumer_info(self) -> Any:
+        return SimpleNamespace(num_pending=7, num_ack_pending=0)
+
+
+def test_the_consume_loop_survives_a_reconnect_and_keeps_forwarding() -> None:
+    import threading
+
+    stop = threading.Event()
+    batch = [FakeMsg("machine.m-1.command-execution.result", _result(1), 1)]
+    producer = FakeProducer()
+    metrics = BridgeMetrics()
+    bridge = Bridge(Settings.load(), BridgeSettings(), metrics, producer=producer)  # type: ignore[arg-type]
+    asyncio.run(bridge.consume(FakeSubscription(batch, stop), stop, retry_s=0))
+    assert batch[0].acked and bridge.stats.forwarded == 1
+    assert metrics.registry.get_sample_value("ofs_bridge_consumer_pending") == 7
