@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipelines.reference import connection_key
@@ -104,3 +105,13 @@ def stream_key(event: Mapping[str, Any]) -> str:
     if agent:
         return f"{event.get('toolType')}:{agent}"
     return str(event["toolEventId"])
+
+
+def storage_form(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The enriched topic's form of an event: `details` as JSON text, as Pinot and Cassandra store it
+    (Pinot's JSON decoder cannot put an object into a STRING column)."""
+    out = dict(event)
+    details = out.get("details")
+    if details is not None and not isinstance(details, str):
+        out["details"] = orjson.dumps(details).decode()
+    return out

@@ -30,10 +30,15 @@ class Topology:
     specs: Topics
     metrics: Metrics
     sink: Sink
+    partitions: dict[str, int]  # topic name -> partition count in the cluster
     topics: dict[str, Any] = field(default_factory=dict)  # attribute name in Topics -> faust topic
 
     def topic(self, name: str) -> Any:
         return self.topics[name]
+
+    def partitions_of(self, spec: TopicSpec) -> int:
+        """A table must have as many partitions as the topic it is built from (Faust checks)."""
+        return self.partitions.get(spec.name, spec.partitions)
 
     def outbox(self) -> Outbox:
         return Outbox(backoff_max=self.settings.worker.retry_backoff_max)
@@ -71,7 +76,7 @@ def _faust_topic(app: faust.App, spec: TopicSpec, internal: bool) -> Any:
     )
 
 
-def create_topology(settings: Settings, sink: Sink) -> Topology:
+def create_topology(settings: Settings, sink: Sink, partitions: dict[str, int]) -> Topology:
     w = settings.worker
     app = faust.App(
         w.app_id,
@@ -91,7 +96,9 @@ def create_topology(settings: Settings, sink: Sink) -> Topology:
         table_standby_replicas=0,
     )
     specs = declare(settings.topics)
-    topology = Topology(settings=settings, app=app, specs=specs, metrics=create_metrics(), sink=sink)
+    topology = Topology(
+        settings=settings, app=app, specs=specs, metrics=create_metrics(), sink=sink, partitions=partitions
+    )
     for name in specs.__dataclass_fields__:
         spec: TopicSpec = getattr(specs, name)
         # We provision every topic ourselves before start (topologies.provision); Faust must not alter them.

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from pipelines import reference
-from pipelines.enrich import Enriched, Lookups, enrich
+from pipelines.enrich import Enriched, Lookups, enrich, storage_form
 from topologies.faust_compat import acting_on
 
 if TYPE_CHECKING:
@@ -26,10 +26,16 @@ COMPONENT = "enrich"
 
 def register(topology: Topology) -> None:
     app, specs, settings = topology.app, topology.specs, topology.settings
-    machines = app.GlobalTable("ref-machines", default=None, key_type=str)
-    organizations = app.GlobalTable("ref-organizations", default=None, key_type=str)
-    connections = app.GlobalTable("ref-tool-connections", default=None, key_type=str)
-    pending = app.Table("enrich-pending", default=None, partitions=specs.unified.partitions, key_type=str)
+    machines = app.GlobalTable(
+        "ref-machines", default=None, key_type=str, partitions=topology.partitions_of(specs.machines)
+    )
+    organizations = app.GlobalTable(
+        "ref-organizations", default=None, key_type=str, partitions=topology.partitions_of(specs.organizations)
+    )
+    connections = app.GlobalTable(
+        "ref-tool-connections", default=None, key_type=str, partitions=topology.partitions_of(specs.tool_connections)
+    )
+    pending = app.Table("enrich-pending", default=None, partitions=topology.partitions_of(specs.unified), key_type=str)
     lookups = Lookups(connection=connections.get, machine=machines.get, organization=organizations.get)
     kinds: dict[str, reference.Kind] = {
         specs.machines.name: "machines",
@@ -128,7 +134,8 @@ def register(topology: Topology) -> None:
                 await retry_topic.send(key=key.encode(), value=b"retry", partition=kept[0]["partition"])
 
 
-def _emit(topology: Topology, outbox: Any, event: dict[str, Any]) -> None:
+def _emit(topology: Topology, outbox: Any, enriched: dict[str, Any]) -> None:
+    event = storage_form(enriched)
     outbox.add(
         topology.topic("enriched"),
         str(event["toolEventId"]).encode(),

@@ -29,7 +29,7 @@ def register(topology: Topology) -> None:
     table = topology.app.Table(
         "fleet-join",
         default=None,
-        partitions=specs.fleet_activities.partitions,
+        partitions=topology.partitions_of(specs.fleet_activities),
         key_type=str,
     )
     source = topology.app.topic(

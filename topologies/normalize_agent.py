@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -31,6 +32,10 @@ def raw_record(event: Any, value: Any = None) -> RawRecord:
 
 def emit(topology: Topology, outbox: Outbox, event: Any, record: RawRecord) -> None:
     """Normalize one record and queue what it becomes: a unified event, a dead letter, or nothing."""
+    # The pure pipeline sees topics without the deployment's prefix: one topic -> source map for all.
+    prefix = topology.settings.topics.prefix
+    if prefix and record.topic.startswith(prefix):
+        record = dataclasses.replace(record, topic=record.topic.removeprefix(prefix))
     result = normalize(record, topology.settings.pipeline)
     m = topology.metrics
     if isinstance(result, Mapped):

@@ -26,9 +26,10 @@ def partition_counts(bootstrap: str, names: list[str]) -> dict[str, int]:
     }
 
 
-def ensure_topics(bootstrap: str, topics: Topics, replication: int) -> list[str]:
-    """Create the declared topics that are missing; returns their names. Existing ones are kept as
-    they are (their partition count is checked by `check_copartitioning`, never changed)."""
+def ensure_topics(bootstrap: str, topics: Topics, replication: int) -> dict[str, int]:
+    """Create the declared topics that are missing and return every topic's partition count.
+    Existing topics are kept as they are (their counts are checked by `check_copartitioning`, and
+    the tables built from them follow them)."""
     from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]  # re-exported, not declared
 
     specs = topics.all()
@@ -46,5 +47,6 @@ def ensure_topics(bootstrap: str, topics: Topics, replication: int) -> list[str]
             except Exception as exc:
                 if "TOPIC_ALREADY_EXISTS" not in str(exc):
                     raise Transient(f"creating topic {name} failed: {exc}") from exc
-    check_copartitioning(topics, partition_counts(bootstrap, [s.name for s in specs]))
-    return [s.name for s in missing]
+    counts = partition_counts(bootstrap, [s.name for s in specs])
+    check_copartitioning(topics, counts)
+    return counts

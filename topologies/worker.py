@@ -20,23 +20,23 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def prepare(settings: Settings) -> None:
-    """Everything a worker needs from the servers before it consumes (idempotent)."""
+def prepare(settings: Settings) -> dict[str, int]:
+    """Everything a worker needs from the servers before it consumes (idempotent); returns the
+    partition count of every topic."""
     specs = declare(settings.topics)
-    created = ensure_topics(settings.kafka.bootstrap_servers, specs, settings.topics.replication)
-    if created:
-        log.info("created topics: %s", ", ".join(created))
+    counts = ensure_topics(settings.kafka.bootstrap_servers, specs, settings.topics.replication)
     changed = provision_pinot(
         settings.pinot.controller_url, settings.pinot_sink, specs.enriched.name, settings.kafka.bootstrap_servers
     )
     if changed:
         log.info("pinot: %s", ", ".join(changed))
+    return counts
 
 
-def build(settings: Settings) -> Topology:
+def build(settings: Settings, partitions: dict[str, int]) -> Topology:
     c = settings.cassandra
     sink = CassandraSink(c.hosts, c.port, c.keyspace, settings.cassandra_sink)
-    topology = create_topology(settings, sink)
+    topology = create_topology(settings, sink, partitions)
 
     @topology.app.task  # type: ignore[untyped-decorator]  # faust decorators are untyped
     async def connect_sink() -> None:
@@ -56,8 +56,8 @@ def build(settings: Settings) -> Topology:
 def run_worker(settings: Settings, loglevel: str = "INFO") -> None:
     import faust
 
-    prepare(settings)
-    topology = build(settings)
+    partitions = prepare(settings)
+    topology = build(settings, partitions)
     groups = [settings.worker.app_id, *settings.worker.lag_groups]
     lag = LagMonitor(settings.kafka.bootstrap_servers, groups, topology.metrics, settings.worker.lag_interval)
     lag.start()

@@ -1,0 +1,201 @@
+"""An isolated pipeline on the live stack: its own topic prefix, consumer group, keyspace and Pinot
+table, so tests never see the demo's data or each other's."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import requests
+from confluent_kafka import Producer
+
+from infra.health import http_ok, wait_until
+from openframe_stream.settings import Settings
+from pipelines.records import Mapped, RawRecord
+from topologies.topics import Topics, declare
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def isolated_env(tag: str) -> dict[str, str]:
+    return {
+        "OFS_TOPICS__PREFIX": f"t{tag}.",
+        "OFS_WORKER__APP_ID": f"ofs-test-{tag}",
+        "OFS_WORKER__WEB_PORT": str(free_port()),
+        "OFS_WORKER__LAG_INTERVAL": "1",
+        "OFS_CASSANDRA__KEYSPACE": f"ofs_test_{tag}",
+        "OFS_PINOT_SINK__TABLE": f"logs_{tag}",
+        "OFS_FLEET_JOIN__JOIN_WAIT_SECONDS": "1",
+        "OFS_ENRICH__RETRY_INTERVAL_SECONDS": "0.5",
+    }
+
+
+def mongo_envelope(collection: str, doc: dict[str, Any]) -> bytes:
+    now = int(time.time() * 1000)
+    return orjson.dumps({
+        "before": None, "after": orjson.dumps(doc).decode(), "op": "r", "ts_ms": now,
+        "source": {"connector": "mongodb", "name": "openframe", "db": "openframe", "collection": collection,
+                   "snapshot": "true", "ts_ms": now},
+    })
+
+
+@dataclass
+class Pipeline:
+    settings: Settings
+    env: dict[str, str]
+    topics: Topics
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+    producer: Producer = field(init=False)
+    _cluster: Any = None
+
+    def __post_init__(self) -> None:
+        self.producer = Producer({"bootstrap.servers": self.settings.kafka.bootstrap_servers,
+                                  "enable.idempotence": True, "linger.ms": 5})
+
+    # ---- the worker process
+
+    def start(self) -> None:
+        env = dict(os.environ, **self.env)
+        out = self.log_path.open("ab")
+        self.proc = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "openframe_stream", "run", "--no-bridge"], env=env, stdout=out,
+            stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True,
+        )
+        url = f"http://127.0.0.1:{self.settings.worker.web_port}/healthz"
+        wait_until(lambda: http_ok(url), timeout=120, what="worker", alive=lambda: self.proc.poll() is None)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+    def metric(self, name: str, **labels: str) -> float:
+        text = requests.get(f"http://127.0.0.1:{self.settings.worker.web_port}/metrics", timeout=5).text
+        total = 0.0
+        for line in text.splitlines():
+            named = line.startswith(name + "{") or line.startswith(name + " ")
+            if named and all(f'{k}="{v}"' in line for k, v in labels.items()):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
+    # ---- input
+
+    def send(self, topic: str, value: bytes | dict[str, Any] | None, key: bytes | str | None = None,
+             headers: dict[str, str] | None = None) -> None:
+        payload = orjson.dumps(value) if isinstance(value, dict) else value
+        self.producer.produce(topic, key=key, value=payload, headers=list((headers or {}).items()))
+
+    def flush(self) -> None:
+        assert self.producer.flush(60) == 0
+
+    def seed_reference(self, organizations: list[dict[str, Any]], machines: list[dict[str, Any]],
+                       connections: list[dict[str, Any]]) -> None:
+        t = self.topics
+        for org in organizations:
+            self.send(t.organizations.name, mongo_envelope("organizations", org), org["organizationId"])
+        for machine in machines:
+            self.send(t.machines.name, mongo_envelope("machines", machine), machine["machineId"])
+        for conn in connections:
+            doc = dict(conn, connectedAt={"$date": conn.get("connectedAt", 1_700_000_000_000)})
+            self.send(t.tool_connections.name, mongo_envelope("tool_connections", doc),
+                      f"{conn['toolType']}:{conn['agentToolId']}")
+        self.flush()
+
+    # ---- output
+
+    def session(self) -> Any:
+        if self._cluster is None:
+            from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
+            from cassandra.policies import RoundRobinPolicy
+
+            c = self.settings.cassandra
+            profile = ExecutionProfile(load_balancing_policy=RoundRobinPolicy())
+            self._cluster = Cluster(list(c.hosts), port=c.port, execution_profiles={EXEC_PROFILE_DEFAULT: profile})
+        return self._cluster.connect()
+
+    def row(self, tool_event_id: str, tenant: str = "oss") -> Any:
+        ks = self.settings.cassandra.keyspace
+        try:
+            return self.session().execute(
+                f"SELECT * FROM {ks}.events_by_id WHERE tenant_id = %s AND tool_event_id = %s",
+                (tenant, tool_event_id),
+            ).one()
+        except Exception:  # noqa: BLE001 - the keyspace may not exist yet
+            return None
+
+    def pinot(self, sql: str) -> list[Any]:
+        from pinotdb import connect
+
+        p = self.settings.pinot
+        cursor = connect(host=p.broker_host, port=p.broker_port, path="/query/sql", scheme="http").cursor()
+        try:
+            cursor.execute(sql)
+            return list(cursor.fetchall())
+        except Exception:  # noqa: BLE001 - table not yet queryable
+            return []
+
+    def cleanup(self) -> None:
+        self.stop()
+        p, table = self.settings.pinot, self.settings.pinot_sink.table
+        requests.delete(f"{p.controller_url}/tables/{table}?type=realtime", timeout=30)
+        requests.delete(f"{p.controller_url}/schemas/{table}", timeout=30)
+        if self._cluster is not None:
+            try:
+                self.session().execute(f"DROP KEYSPACE IF EXISTS {self.settings.cassandra.keyspace}", timeout=60)
+            finally:
+                self._cluster.shutdown()
+
+
+def new_pipeline(log_dir: Path) -> Pipeline:
+    tag = uuid.uuid4().hex[:6]
+    env = isolated_env(tag)
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        settings = Settings.load()
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return Pipeline(settings=settings, env=env, topics=declare(settings.topics), log_path=log_dir / f"worker-{tag}.log")
+
+
+def expected_event(pipeline: Pipeline, topic: str, value: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+    """What normalization makes of a record (the pure function the worker runs)."""
+    from pipelines.normalize import normalize
+
+    logical = topic.removeprefix(pipeline.settings.topics.prefix)
+    result = normalize(RawRecord(logical, headers, None, orjson.dumps(value)), pipeline.settings.pipeline)
+    assert isinstance(result, Mapped), result
+    return result.event
+
+
+def days_ago(n: int) -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=n)

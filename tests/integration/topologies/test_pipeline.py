@@ -1,0 +1,167 @@
+"""The topology end to end on the real stack: raw tool records in, enriched events in Cassandra and
+Pinot out, dead letters for poison, corrections for late rows, and no loss across kill -9."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import orjson
+
+from infra.health import wait_until
+from tests.integration.topologies.harness import Pipeline, days_ago, expected_event
+
+EXAMPLES = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "examples"
+if not EXAMPLES.exists():  # CI clones the project beside shared/
+    EXAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "examples"
+
+
+def example(name: str) -> dict:
+    return json.loads((EXAMPLES / name).read_text())
+
+
+def test_tool_records_become_enriched_events_in_cassandra_and_pinot(pipeline: Pipeline) -> None:
+    t = pipeline.topics
+    tactical = example("tactical-auditlog.debezium-postgres.json")
+    activity = example("fleet-activity.debezium.json")
+    host = example("fleet-host-activity.debezium.json")
+    mesh = example("meshcentral-event.debezium-mongodb.json")
+    agent = example("agent-script-result.nats.json")
+    agent_headers = {"message-type": "SCRIPT_EXECUTED"}
+    mesh["value"]["after"] = mesh["value"]["after"].replace('"ids"', '"nodeid": "node//mesh-1", "ids"')
+
+    pipeline.send(t.tactical.name, tactical["value"], "98211", tactical["headers"])
+    pipeline.send(t.fleet_activities.name, activity["value"], "4211", activity["headers"])
+    pipeline.send(t.fleet_host_activities.name, host["value"], "4211", host["headers"])
+    pipeline.send(t.meshcentral.name, mesh["value"], "m1", mesh["headers"])
+    pipeline.send(t.agent_results.name, agent["payload"], "m-8f2c41", agent_headers)
+    pipeline.flush()
+
+    cases = {
+        "tactical": expected_event(pipeline, t.tactical.name, tactical["value"], tactical["headers"]),
+        "fleet": expected_event(pipeline, t.fleet_activities.name, activity["value"], activity["headers"]),
+        "mesh": expected_event(pipeline, t.meshcentral.name, mesh["value"], mesh["headers"]),
+        "agent": expected_event(pipeline, t.agent_results.name, agent["payload"], agent_headers),
+    }
+    devices = {"tactical": "m-ws07", "fleet": "m-ws07", "mesh": "m-8f2c41", "agent": "m-8f2c41"}
+    for name, event in cases.items():
+        wait_until(lambda e=event: pipeline.row(e["toolEventId"]) is not None and
+                   pipeline.row(e["toolEventId"]).device_id is not None, timeout=60, what=f"{name} in cassandra")
+        row = pipeline.row(event["toolEventId"])
+        assert row.device_id == devices[name], name
+        assert row.organization_name == "Acme Accounting"
+        assert row.event_type == event["eventType"] and row.summary == event["summary"]
+    assert pipeline.row(cases["tactical"]["toolEventId"]).visible is False  # agent.execute_script
+    table = pipeline.settings.pinot_sink.table
+    visible_ids = [cases[n]["toolEventId"] for n in ("fleet", "mesh", "agent")]
+    in_list = ", ".join(f"'{i}'" for i in visible_ids)
+    wait_until(lambda: pipeline.pinot(f"SELECT COUNT(*) FROM {table} WHERE toolEventId IN ({in_list}) "
+                                      "AND deviceId IS NOT NULL") == [[3]] or
+               pipeline.pinot(f"SELECT COUNT(*) FROM {table} WHERE toolEventId IN ({in_list}) "
+                              "AND organizationName = 'Acme Accounting'") == [[3]],
+               timeout=60, what="pinot rows")
+    hidden = pipeline.pinot(f"SELECT COUNT(*) FROM {table} WHERE toolEventId = '{cases['tactical']['toolEventId']}'")
+    assert hidden in ([[0]], [])  # invisible events stay out of the analytics table
+
+
+def test_a_late_host_row_corrects_the_fleet_event(pipeline: Pipeline) -> None:
+    t = pipeline.topics
+    activity = example("fleet-activity.debezium.json")
+    after = activity["value"]["payload"]["after"]
+    after["id"] = 99001
+    after["details"] = json.dumps({"script_name": "x.ps1"})  # no host_id: only the join can name the host
+    pipeline.send(t.fleet_activities.name, activity["value"], "99001", activity["headers"])
+    pipeline.flush()
+    event = expected_event(pipeline, t.fleet_activities.name, activity["value"], activity["headers"])
+    wait_until(lambda: pipeline.row(event["toolEventId"]) is not None, timeout=60, what="activity without host")
+    assert pipeline.row(event["toolEventId"]).device_id is None
+    host = {"before": None, "after": {"host_id": 31, "activity_id": 99001}, "op": "c", "ts_ms": 1}
+    pipeline.send(t.fleet_host_activities.name, host, "99001")
+    pipeline.flush()
+    wait_until(lambda: pipeline.row(event["toolEventId"]).device_id == "m-ws07", timeout=60, what="host correction")
+    assert pipeline.row(event["toolEventId"]).agent_id == "31"
+
+
+def test_a_late_machine_row_enriches_earlier_events(pipeline: Pipeline) -> None:
+    t = pipeline.topics
+    record = example("tactical-auditlog.debezium-postgres.json")
+    after = record["value"]["after"]
+    after.update(id=77001, agentid="LATEAGENT", action="login", object_type="user")
+    pipeline.send(t.tactical.name, record["value"], "77001", record["headers"])
+    pipeline.flush()
+    event = expected_event(pipeline, t.tactical.name, record["value"], record["headers"])
+    wait_until(lambda: pipeline.row(event["toolEventId"]) is not None, timeout=60, what="unenriched event")
+    assert pipeline.row(event["toolEventId"]).device_id is None
+    misses = pipeline.metric("openframe_enrichment_misses_total", tool="TACTICAL")
+    assert misses >= 1
+    pipeline.seed_reference(
+        organizations=[],
+        machines=[{"machineId": "m-late", "hostname": "LATE-01", "organizationId": "org-acme", "tenantId": "oss"}],
+        connections=[{"machineId": "m-late", "toolType": "TACTICAL", "agentToolId": "LATEAGENT", "tenantId": "oss"}],
+    )
+    wait_until(lambda: pipeline.row(event["toolEventId"]).device_id == "m-late", timeout=60, what="re-enrichment")
+    assert pipeline.row(event["toolEventId"]).hostname == "LATE-01"
+
+
+def test_a_poison_record_is_dead_lettered_and_the_stream_goes_on(pipeline: Pipeline) -> None:
+    from topologies.cli import read_dead_letters
+
+    t = pipeline.topics
+    pipeline.send(t.agent_results.name, b"\xff\xfe{not json", "poison", {"message-type": "SCRIPT_EXECUTED"})
+    good = dict(example("agent-script-result.nats.json")["payload"], executionId="after-poison")
+    pipeline.send(t.agent_results.name, good, "m-8f2c41", {"message-type": "SCRIPT_EXECUTED"})
+    pipeline.flush()
+    event = expected_event(pipeline, t.agent_results.name, good, {"message-type": "SCRIPT_EXECUTED"})
+    wait_until(lambda: pipeline.row(event["toolEventId"]) is not None, timeout=60, what="event after poison")
+
+    def poison() -> list[dict]:
+        rows = read_dead_letters(pipeline.settings.kafka.bootstrap_servers, t.dead_letter.name)
+        return [r for _, _, r in rows if r["original"]["key"] == "poison"]
+
+    wait_until(lambda: bool(poison()), timeout=30, what="dead letter")
+    letter = poison()[0]
+    assert letter["stage"] == "decode" and letter["reason"]
+    assert letter["source"]["topic"] == t.agent_results.name and letter["source"]["offset"] >= 0
+    assert letter["original"]["valueEncoding"] == "base64"  # the undecodable bytes survive exactly
+
+
+def test_kill_9_mid_stream_loses_nothing_and_duplicates_nothing(pipeline: Pipeline) -> None:
+    t = pipeline.topics
+    n = 20_000
+    day = days_ago(30)  # a day no other test writes to (the shared examples are from 2026-11-20)
+    base = int(day.timestamp() * 1000)
+    template = example("agent-script-result.nats.json")["payload"]
+    for i in range(n):
+        value = dict(template, executionId=f"kill-{i}", machineId=f"m-{i % 50}", eventTimestamp=base + i)
+        pipeline.send(t.agent_results.name, orjson.dumps(value), f"m-{i % 50}", {"message-type": "SCRIPT_EXECUTED"})
+        if i % 5000 == 0:
+            pipeline.producer.poll(0)
+    pipeline.flush()
+    ks, table = pipeline.settings.cassandra.keyspace, pipeline.settings.pinot_sink.table
+    ingest_day = day.strftime("%Y-%m-%d")
+
+    def stored() -> int:
+        from cassandra import InvalidRequest
+
+        try:
+            rows = pipeline.session().execute(
+                f"SELECT COUNT(*) FROM {ks}.events_by_day WHERE tenant_id = 'oss' AND ingest_day = %s",
+                (ingest_day,), timeout=60,
+            )
+        except InvalidRequest:  # the worker has not created the keyspace yet
+            return 0
+        return int(rows.one()[0])
+
+    wait_until(lambda: stored() >= n // 5, timeout=120, what="a fifth of the events stored")
+    pipeline.kill()
+    assert stored() < n, "the worker finished before it was killed; the test proves nothing"
+    pipeline.start()
+    wait_until(lambda: stored() >= n, timeout=300, what="all events stored after restart")
+    time.sleep(0)  # no settling sleep: the counts below must already be exact
+    assert stored() == n
+    wait_until(lambda: pipeline.pinot(f"SELECT COUNT(*) FROM {table} WHERE ingestDay = '{ingest_day}'") == [[n]],
+               timeout=180, what="pinot count")
+    assert pipeline.pinot(
+        f"SELECT COUNT(DISTINCT toolEventId) FROM {table} WHERE ingestDay = '{ingest_day}'"
+    ) == [[n]]
