@@ -74,21 +74,13 @@ class BridgeSettings(_Frozen):
     metrics_host: str = Field("127.0.0.1", description="Address the `/metrics` server binds.")
 
 
-def _composed(settings: Settings, name: str) -> object | None:
-    # `getattr` with a default: the root Settings does not compose these models yet.
-    return getattr(settings, name, None)
-
-
 def connector_settings(settings: Settings) -> ConnectorSettings:
-    found = _composed(settings, "connectors")
-    return found if isinstance(found, ConnectorSettings) else ConnectorSettings()
+    return settings.connectors
 
 
 def reference_settings(settings: Settings) -> ReferenceSyncSettings:
-    found = _composed(settings, "reference")
-    return found if isinstance(found, ReferenceSyncSettings) else ReferenceSyncSettings()
+    return settings.reference
 
 
 def bridge_settings(settings: Settings) -> BridgeSettings:
-    found = _composed(settings, "bridge")
-    return found if isinstance(found, BridgeSettings) else BridgeSettings()
+    return settings.bridge

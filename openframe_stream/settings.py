@@ -19,7 +19,10 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from connectors.settings import BridgeSettings, ConnectorSettings, ReferenceSyncSettings
 from infra.settings import StackSettings
+from infra.tooldb.settings import ToolDbSettings
+from infra.traffic.settings import TrafficSettings
 from pipelines.enrich import EnrichSettings
 from pipelines.fleet_join import FleetJoinSettings
 from pipelines.settings import PipelineSettings
@@ -115,6 +118,13 @@ class Settings(BaseSettings):
         default_factory=CassandraSinkSettings, description="The Cassandra sink."
     )
     pinot_sink: PinotSinkSettings = Field(default_factory=PinotSinkSettings, description="The Pinot table.")
+    connectors: ConnectorSettings = Field(default_factory=ConnectorSettings, description="Debezium connectors.")
+    reference: ReferenceSyncSettings = Field(
+        default_factory=ReferenceSyncSettings, description="Reference data sync from MongoDB."
+    )
+    bridge: BridgeSettings = Field(default_factory=BridgeSettings, description="The NATS JetStream bridge.")
+    tooldb: ToolDbSettings = Field(default_factory=ToolDbSettings, description="The local tool databases.")
+    traffic: TrafficSettings = Field(default_factory=TrafficSettings, description="The traffic generator.")
 
     @classmethod
     def settings_customise_sources(

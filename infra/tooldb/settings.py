@@ -20,6 +20,4 @@ class ToolDbSettings(BaseModel):
 
 
 def tooldb_settings(settings: Settings) -> ToolDbSettings:
-    # The root Settings does not compose this model yet (field name to come: `tooldb`).
-    found = getattr(settings, "tooldb", None)
-    return found if isinstance(found, ToolDbSettings) else ToolDbSettings()
+    return settings.tooldb

@@ -50,6 +50,4 @@ class TrafficSettings(BaseModel):
 
 
 def traffic_settings(settings: Settings) -> TrafficSettings:
-    # The root Settings does not compose this model yet (field name to come: `traffic`).
-    found = getattr(settings, "traffic", None)
-    return found if isinstance(found, TrafficSettings) else TrafficSettings()
+    return settings.traffic

@@ -29,7 +29,8 @@ def audit_log(change: Change) -> ToolEvent:
         dotted(text(row.get("object_type")), text(row.get("action"))),  # source_type
         text(row.get("id")),  # pk
         row.get("entry_time"),  # time
-        text(row.get("agentid")),  # agent_id
+        # Tactical's column is `agent_id` (a string here); older captures and the reference say `agentid`.
+        text(row.get("agent_id") or row.get("agentid")),  # agent_id
         text(row.get("message")),  # message
         None,  # discriminator
         None,  # error

@@ -123,3 +123,22 @@ def test_internal_errors_never_escape() -> None:
 
     out = normalize(RawRecord("t", Exploding({"x": "y"}), None, None), SETTINGS)
     assert isinstance(out, DeadLetter) and (out.stage, out.reason) == ("map", "internal_error")
+
+
+def test_tactical_audit_reads_the_real_agent_id_column_and_the_reference_alias() -> None:
+    from pipelines.normalize import normalize
+    from pipelines.records import Mapped, RawRecord
+    from pipelines.settings import PipelineSettings
+
+    def agent_of(row_extra: dict[str, object]) -> object:
+        row = {"id": 1, "entry_time": "2026-11-20T09:20:11Z", "action": "login", "object_type": "user", **row_extra}
+        envelope = {"op": "c", "ts_ms": 1, "after": row, "source": {"table": "logs_auditlog"}}
+        result = normalize(
+            RawRecord("tactical-rmm.postgres.events", {"message-type": "TACTICAL_RMM_AUDIT_EVENT"}, None, envelope),
+            PipelineSettings(),
+        )
+        assert isinstance(result, Mapped)
+        return result.event["agentId"]
+
+    assert agent_of({"agent_id": "AgentStr"}) == "AgentStr"  # Tactical's real column
+    assert agent_of({"agentid": "Legacy"}) == "Legacy"  # the reference's captures
