@@ -16,6 +16,7 @@ from openframe_stream.settings import Settings
 SUBCOMMANDS: dict[str, str] = {
     "stack": "infra.cli:stack",
     "run": "topologies.cli:run",
+    "demo": "openframe_stream.demo:demo",
     "dlq": "topologies.cli:dlq",
     "map": "pipelines.cli:map_command",
     "mappers": "pipelines.cli:mappers",
