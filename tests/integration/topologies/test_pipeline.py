@@ -165,3 +165,59 @@ def test_kill_9_mid_stream_loses_nothing_and_duplicates_nothing(pipeline: Pipeli
     assert pipeline.pinot(
         f"SELECT COUNT(DISTINCT toolEventId) FROM {table} WHERE ingestDay = '{ingest_day}'"
     ) == [[n]]
+
+
+def test_a_cassandra_outage_applies_backpressure_and_the_worker_catches_up(pipeline: Pipeline) -> None:
+    from infra import stack
+    from topologies.lag import measure
+
+    t, settings = pipeline.topics, pipeline.settings
+    ks = settings.cassandra.keyspace
+    day = days_ago(31)
+    base = int(day.timestamp() * 1000)
+    n = 500
+    template = example("agent-script-result.nats.json")["payload"]
+
+    def committed_enriched() -> int:
+        rows = measure(settings.kafka.bootstrap_servers, [settings.worker.app_id])
+        return sum(r.committed for r in rows if r.topic == t.enriched.name)
+
+    def uncommitted_enriched() -> int:
+        rows = measure(settings.kafka.bootstrap_servers, [settings.worker.app_id])
+        return sum(r.messages for r in rows if r.topic == t.enriched.name)
+
+    enriched_before = pipeline.metric("openframe_records_out_total", stage="enrich")
+    wait_until(lambda: uncommitted_enriched() == 0, timeout=60, what="earlier events committed")
+    committed_before = committed_enriched()
+    assert stack.down(settings, ["cassandra"]) == ["cassandra"]
+    try:
+        for i in range(n):
+            value = dict(template, executionId=f"outage-{i}", eventTimestamp=base + i)
+            pipeline.send(t.agent_results.name, orjson.dumps(value), "m-8f2c41", {"message-type": "SCRIPT_EXECUTED"})
+        pipeline.flush()
+        # Upstream stages go on; the sink holds its offsets while Cassandra is away.
+        wait_until(lambda: pipeline.metric("openframe_records_out_total", stage="enrich") >= enriched_before + n,
+                   timeout=60, what="events enriched during the outage")
+        # The sink retries and commits nothing: no enriched offset moves while Cassandra is away.
+        time.sleep(settings.worker.commit_interval * 3)  # let a few commit intervals pass: they must not commit
+        assert committed_enriched() == committed_before
+        assert pipeline.proc is not None and pipeline.proc.poll() is None, "the worker must survive the outage"
+    finally:
+        outcomes = stack.up(settings, ["cassandra"])
+        assert all(o.ok for o in outcomes), outcomes
+
+    def stored() -> int:
+        from cassandra import InvalidRequest
+        from cassandra.cluster import NoHostAvailable
+
+        try:
+            rows = pipeline.session().execute(
+                f"SELECT COUNT(*) FROM {ks}.events_by_day WHERE tenant_id = 'oss' AND ingest_day = %s",
+                (day.strftime("%Y-%m-%d"),), timeout=30,
+            )
+        except (InvalidRequest, NoHostAvailable):
+            return -1
+        return int(rows.one()[0])
+
+    wait_until(lambda: stored() == n, timeout=180, what="catch-up after the outage")
+    wait_until(lambda: uncommitted_enriched() == 0, timeout=60, what="sink offsets committed after catch-up")
