@@ -25,6 +25,7 @@ SUBCOMMANDS: dict[str, str] = {
     "bridge": "connectors.nats_bridge:bridge_command",
     "reference": "connectors.reference_sync:reference",
     "traffic": "infra.traffic.cli:traffic",
+    "api": "api.cli:api",
 }
 
 
