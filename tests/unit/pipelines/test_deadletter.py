@@ -27,7 +27,8 @@ def letter(**overrides: Any) -> dict[str, Any]:
         "component": "normalize",
     }
     args.update(overrides)
-    return orjson.loads(build(**args))
+    record: dict[str, Any] = orjson.loads(build(**args))
+    return record
 
 
 def test_record_names_stage_reason_component_time_and_source() -> None:

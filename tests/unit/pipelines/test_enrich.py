@@ -24,17 +24,17 @@ from pipelines.enrich import (
 
 TENANT = "tenant-oss"
 SINGLE = EnrichSettings()
-CONNECTIONS = {
+CONNECTIONS: dict[str, dict[str, Any]] = {
     "FLEET:31": {"machineId": "m-ws07", "toolType": "FLEET", "agentToolId": "31", "connectedAt": 1},
     "TACTICAL:no-machine": {"toolType": "TACTICAL", "agentToolId": "no-machine"},  # a row without machineId
     "MESHCENTRAL:node//gone": {"machineId": "m-gone"},  # points at a machine row that does not exist
 }
-MACHINES = {
+MACHINES: dict[str, dict[str, Any]] = {
     "m-ws07": {"machineId": "m-ws07", "hostname": "WS-ACCT-07", "organizationId": "org-acme"},
     "m-orphan": {"machineId": "m-orphan", "hostname": "ORPHAN-1", "organizationId": "org-missing"},
     "m-loner": {"machineId": "m-loner", "hostname": "LONER-1", "organizationId": None},
 }
-ORGANIZATIONS = {"org-acme": {"organizationId": "org-acme", "name": "Acme Accounting"}}
+ORGANIZATIONS: dict[str, dict[str, Any]] = {"org-acme": {"organizationId": "org-acme", "name": "Acme Accounting"}}
 
 
 class Recorder:
@@ -190,8 +190,9 @@ def test_shared_mode_unresolved_tenant_is_reported_not_defaulted(tool: str, disc
 
 
 def test_settings_are_frozen_and_reject_unknown_fields() -> None:
+    unknown_mode: Any = "multi"
     with pytest.raises(ValidationError):
-        EnrichSettings(tenant_mode="multi")  # type: ignore[arg-type]
+        EnrichSettings(tenant_mode=unknown_mode)
     with pytest.raises(ValidationError):
         EnrichSettings(tenant="x")  # type: ignore[call-arg]
     with pytest.raises(ValidationError):

@@ -104,7 +104,7 @@ class FakeController:
         if (method, path) in self.fail:
             return FakeResponse(self.fail[(method, path)], {"error": "nope"})
         parts = path.strip("/").split("/")
-        body = kwargs.get("json")
+        body: Any = kwargs.get("json")
         if parts[0] == "schemas":
             if method == "GET":
                 found = self.schemas.get(parts[1])

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-import topologies.outbox as outbox_module
 from topologies.outbox import Outbox, headers_of
 
 
@@ -56,7 +55,7 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     async def fake_sleep(delay: float) -> None:
         delays.append(delay)
 
-    monkeypatch.setattr(outbox_module.asyncio, "sleep", fake_sleep)
+    monkeypatch.setattr("topologies.outbox.asyncio.sleep", fake_sleep)
     return delays
 
 
