@@ -117,14 +117,14 @@ def spawn(
     return proc.pid
 
 
-def stop(run_dir: Path, name: str, timeout: float = 60.0) -> bool:
-    """SIGTERM the service's process group, wait, then SIGKILL. True if it was running."""
+def stop(run_dir: Path, name: str, timeout: float = 60.0, sig: int = signal.SIGTERM) -> bool:
+    """Signal the service's process group (`sig`), wait, then SIGKILL. True if it was running."""
     pid = read_pid(run_dir, name)
     if pid is None:
         _pid_file(run_dir, name).unlink(missing_ok=True)
         return False
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGTERM)
+        os.killpg(pid, sig)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and _group_alive(pid):
         time.sleep(0.1)

@@ -169,7 +169,7 @@ def down(settings: Settings, names: Iterable[str] | None = None, progress: Progr
     report = progress or (lambda name, phase: None)
     for service in reversed(managed(settings, names) if names else list(SERVICES.values())):
         report(service.name, "stopping")
-        if process.stop(settings.stack.run_dir, service.name, timeout=service.stop_timeout):
+        if process.stop(settings.stack.run_dir, service.name, timeout=service.stop_timeout, sig=service.stop_signal):
             stopped.append(service.name)
         report(service.name, "stopped")
     return stopped

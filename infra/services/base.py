@@ -29,6 +29,7 @@ class Service:
     healthy: Callable[[Settings], bool]
     after_start: Callable[[Settings], None] | None = None  # idempotent set-up needing the live server
     stop_timeout: float = 60.0
+    stop_signal: int = 15  # SIGTERM
 
 
 def service_dir(settings: Settings, name: str) -> Path:

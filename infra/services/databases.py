@@ -118,6 +118,9 @@ POSTGRES = Service(
     prepare=_pg_prepare,
     healthy=_pg_healthy,
     after_start=_pg_after_start,
+    # SIGINT is PostgreSQL's "fast" shutdown: SIGTERM ("smart") waits for every client to leave, and
+    # Debezium's replication connection never does.
+    stop_signal=2,
 )
 
 # ---------------------------------------------------------------- MariaDB
