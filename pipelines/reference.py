@@ -46,27 +46,46 @@ def parse(kind: Kind, key: bytes | str | None, value: bytes | str | None) -> Ref
             raise ReferenceError("tombstone_without_key", f"{kind}: a tombstone must name its row")
         return RefChange(kind, key_text, None)
     try:
+        return _parse(kind, key_text, value)
+    except ReferenceError:
+        raise
+    except Exception as exc:  # any malformed record is a dead letter, never a crashed agent
+        raise ReferenceError("malformed_record", f"{type(exc).__name__}: {exc}") from exc
+
+
+def _parse(kind: Kind, key_text: str | None, value: bytes | str) -> RefChange:
+    try:
         envelope = orjson.loads(value)
     except orjson.JSONDecodeError as exc:
         raise ReferenceError("undecodable_value", str(exc)) from exc
     if not isinstance(envelope, dict):
         raise ReferenceError("value_not_object", type(envelope).__name__)
-    body = envelope.get("payload", envelope) if "payload" in envelope else envelope
+    body = envelope.get("payload", envelope)
+    if not isinstance(body, dict):
+        raise ReferenceError("value_not_object", f"payload is {type(body).__name__}")
     after = body.get("after")
     if body.get("op") == "d" or after is None:
         doc = body.get("before")
-        if isinstance(doc, str):
-            doc = parse_text(doc)
+        if isinstance(doc, str | bytes):
+            doc = _document(doc, kind)
         if isinstance(doc, dict):
-            return RefChange(kind, _key_of(kind, doc), None)
+            # Key the delete exactly as the create was keyed: from the normalized row.
+            return RefChange(kind, _key_of(kind, _row(kind, doc)), None)
         if key_text:
             return RefChange(kind, key_text, None)
         raise ReferenceError("delete_without_key", f"{kind}: cannot tell which row was deleted")
-    doc = parse_text(after) if isinstance(after, str | bytes) else after
+    doc = _document(after, kind) if isinstance(after, str | bytes) else after
     if not isinstance(doc, dict):
         raise ReferenceError("after_unparseable", f"{kind}: after is not a document")
     row = _row(kind, doc)
     return RefChange(kind, _key_of(kind, row), row)
+
+
+def _document(text: str | bytes, kind: Kind) -> Any:
+    try:
+        return parse_text(text)
+    except ValueError as exc:  # orjson.JSONDecodeError is a ValueError
+        raise ReferenceError("after_unparseable", f"{kind}: {exc}") from exc
 
 
 def _row(kind: Kind, doc: dict[str, Any]) -> dict[str, Any]:

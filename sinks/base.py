@@ -45,9 +45,11 @@ class Sink(ABC):
 
 
 def last_per_id(events: Sequence[Event]) -> list[tuple[int, Event]]:
-    """(index, event) keeping only the last version of each toolEventId in the batch, in order."""
-    latest: dict[str, int] = {}
+    """(index, event) keeping only the last version of each (tenant, toolEventId) in the batch, in order."""
+    latest: dict[object, int] = {}
     for index, event in enumerate(events):
-        latest[str(event.get("toolEventId"))] = index
+        event_id = event.get("toolEventId")
+        # An event without an id is its own entry (the sink rejects it), never merged with another.
+        latest[(event.get("tenantId"), str(event_id)) if event_id else ("", index)] = index
     keep = set(latest.values())
     return [(i, e) for i, e in enumerate(events) if i in keep]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -48,7 +47,6 @@ class CassandraSink(Sink):
         self._cluster: Any = None
         self._session: Any = None
         self._ps: dict[str, Any] = {}
-        self._placements: OrderedDict[tuple[str, str], _Placement] = OrderedDict()
         self._gate = asyncio.Semaphore(settings.concurrency)
 
     async def start(self) -> None:
@@ -111,16 +109,21 @@ class CassandraSink(Sink):
             await self.start()
         rejected: list[Rejected] = []
         rows: list[tuple[Event, list[Any]]] = []
+        required = ("tenantId", "toolEventId", "eventTimestamp", "ingestDay")
         for index, event in last_per_id(events):
-            if not event.get("tenantId") or not event.get("toolEventId") or event.get("eventTimestamp") is None:
-                rejected.append(
-                    Rejected(index, "missing_key_field", "tenantId, toolEventId and eventTimestamp are required")
-                )
+            missing = [name for name in required if event.get(name) in (None, "")]
+            if missing:
+                rejected.append(Rejected(index, "missing_key_field", f"missing {', '.join(missing)}"))
                 continue
             try:
-                rows.append((event, cql.row_values(event, _time, _json)))
-            except (TypeError, ValueError, OverflowError) as exc:
-                rejected.append(Rejected(index, "unstorable_value", str(exc)))
+                values = cql.row_values(event, _time, _json)
+                # Binding serializes every value: a type the column cannot hold is this event's fault,
+                # found here rather than as a write error that would be retried forever.
+                self._ps["by_day"].bind([*values, self._settings.ttl_seconds])
+            except Exception as exc:  # noqa: BLE001 - the driver raises many types for bad values
+                rejected.append(Rejected(index, "unstorable_value", f"{type(exc).__name__}: {exc}"))
+                continue
+            rows.append((event, values))
         try:
             await self._write_rows(rows)
         except Transient:
@@ -153,7 +156,6 @@ class CassandraSink(Sink):
                     single.append((self._ps["del_day"], [tenant, old_day, old_time, event_id]))
                 if old_device:
                     single.append((self._ps["del_timeline"], [tenant, old_device, _month(old_ms), old_time, event_id]))
-            self._remember((tenant, event_id), (day, ms, device))
         requests = [self._run(ps, vals) for ps, vals in single]
         for statements in by_partition.values():
             for start in range(0, len(statements), _BATCH_STATEMENTS):
@@ -165,25 +167,19 @@ class CassandraSink(Sink):
         await asyncio.gather(*requests)
 
     async def _previous(self, event: Event) -> _Placement | None:
-        """Where this event's rows are now, if an update may have moved it (time, day or device)."""
-        key = (str(event["tenantId"]), str(event["toolEventId"]))
-        cached = self._placements.get(key)
-        if cached is not None:
-            return cached
-        if event.get("operation") != "u":
-            return None  # a create or snapshot read: a redelivery carries the same placement
-        result = await self._run(self._ps["previous"], list(key))
-        row = result.one() if hasattr(result, "one") else None
+        """Where this event's rows are now, if an update may have moved them (time, day or device).
+
+        Read from Cassandra, never from a local cache: after a rebalance or a restart another
+        worker may have moved the event since this one last wrote it.
+        """
+        if event.get("operation") == "c":
+            return None  # a create: a redelivery carries the same placement (updates and re-snapshots may not)
+        rows = await self._run(self._ps["previous"], [str(event["tenantId"]), str(event["toolEventId"])])
+        row = rows[0] if rows else None
         if row is None:
             return None
         ms = int(row.event_timestamp.replace(tzinfo=dt.UTC).timestamp() * 1000)
         return (row.ingest_day, ms, row.device_id)
-
-    def _remember(self, key: tuple[str, str], placement: _Placement) -> None:
-        self._placements[key] = placement
-        self._placements.move_to_end(key)
-        while len(self._placements) > 200_000:
-            self._placements.popitem(last=False)
 
     def _shutdown(self) -> None:
         if self._cluster is not None:

@@ -76,12 +76,6 @@ def test_default_ttl_keeps_rows_forever(case: Case, keyspace: str, cassandra_rea
     assert ttls(cassandra_reader, keyspace, case.tenant) == {table: [None] for table in TABLES}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: CassandraSink._write_rows remembers the new placement before its writes succeed; when they "
-    "fail (Transient) the cache already says the event sits at its new place, so the retry deletes nothing and "
-    "the old events_by_day/device_timeline rows stay next to the new ones",
-)
 def test_retry_after_a_failed_update_leaves_one_row(case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
     from cassandra import OperationTimedOut
 
@@ -115,12 +109,6 @@ def test_failing_writes_are_transient_and_nothing_is_half_rejected(case: Case, m
     assert case.views() == {table: [] for table in TABLES}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: only the three key fields are checked up front; a value the driver cannot bind (here a number "
-    "in a text column) or a null ingestDay (a null partition key) fails the whole batch as Transient, so the "
-    "caller retries it forever and the partition stalls instead of dead-lettering the one bad event",
-)
 @pytest.mark.parametrize(
     "bad", [{"severity": 5}, {"ingestDay": None}], ids=["number-in-text-column", "null-ingest-day"]
 )

@@ -158,25 +158,9 @@ CHANGES: dict[str, dict[str, Any]] = {
 
 
 # Known bugs of an implementation, as (implementation, case) -> reason: the case runs as a strict xfail.
-RESTARTED_LOOKUP_BUG = (
-    "BUG: CassandraSink._previous reads the old placement with `result.one()`, but `_run` resolves to the "
-    "driver callback's value, a plain list of rows; `hasattr(result, 'one')` is False, so a sink that has not "
-    "cached the event (a restarted worker, or the new owner after a rebalance) never finds the old row and "
-    "leaves it in events_by_day/device_timeline next to the new one"
-)
-STALE_CACHE_BUG = (
-    "BUG: CassandraSink trusts its in-process placement cache over the store; when another instance moved the "
-    "event meanwhile (partitions move between workers on a rebalance and back), the cached placement is stale, "
-    "the delete targets a row already gone and the other instance's row stays"
-)
-KNOWN_BUGS: dict[tuple[str, str], str] = {
-    **{
-        ("cassandra", f"update-{change}-restarted"): RESTARTED_LOOKUP_BUG
-        for change in CHANGES
-        if change not in ("summary-only", "device-added")  # nothing to delete: the row stays in place
-    },
-    ("cassandra", "workers-taking-turns"): STALE_CACHE_BUG,
-}
+# Empty now: the restarted-worker lookup and the stale placement cache are fixed (the sink reads the
+# old placement from Cassandra for every update and re-snapshot).
+KNOWN_BUGS: dict[tuple[str, str], str] = {}
 
 
 def known_bug(request: pytest.FixtureRequest, sut: SinkUnderTest, case_id: str) -> None:
@@ -263,11 +247,6 @@ def test_rejects_come_back_with_index_and_reason_and_the_rest_is_stored(case: Ca
     assert case.views() == expected_views(case.sut, good)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: last_per_id groups events by str(toolEventId), so every event without an id counts as "
-    "the same event 'None'; only the last one is rejected and the others vanish without a dead letter",
-)
 def test_every_event_without_an_id_is_rejected(case: Case) -> None:
     no_id = {k: v for k, v in case.event("x").items() if k != "toolEventId"}
     batch = [dict(no_id, summary="first"), case.event("ok"), dict(no_id, summary="second")]

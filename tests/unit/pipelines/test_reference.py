@@ -143,11 +143,6 @@ def test_unreadable_records_raise_reference_error_with_a_reason(kind: Kind, raw:
     assert str(caught.value).startswith(reason)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an `after`/`before` that is not JSON text escapes as orjson.JSONDecodeError, not ReferenceError; "
-    "the reference-tables agent only catches ReferenceError, so one such record crashes it",
-)
 @pytest.mark.parametrize(
     "body", [envelope("{truncated", op="c"), envelope(None, op="d", before="{truncated")], ids=["after", "before"]
 )
@@ -156,22 +151,12 @@ def test_after_or_before_that_is_not_json_text_is_a_reference_error(body: dict[s
         parse("machines", b"m-1", value(body))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a `payload` that is not an object (null, a number, text) raises AttributeError, not ReferenceError",
-)
 @pytest.mark.parametrize("payload", [None, 5, "text"])
 def test_payload_that_is_not_an_object_is_a_reference_error(payload: Any) -> None:
     with pytest.raises(ReferenceError):
         parse("machines", b"m-1", orjson.dumps({"schema": {}, "payload": payload}))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a delete keys its row from the raw `before` document, so an extended-JSON id "
-    "({'$oid': ...}) gives the key \"{'$oid': ...}\" while the create of the same document was keyed "
-    "by the hex id: the delete misses the row",
-)
 def test_delete_of_a_document_names_the_same_key_as_its_create() -> None:
     doc = {"organizationId": {"$oid": OID}, "name": "Acme"}
     created = parse("organizations", None, value(envelope(doc, op="c")))

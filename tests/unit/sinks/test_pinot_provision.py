@@ -163,12 +163,6 @@ def test_a_second_run_with_server_defaults_changes_nothing(controller: FakeContr
     assert controller.writes() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Pinot's GET /tables/{name} reports tableName '<name>_REALTIME' (seen on the live stack: "
-    "'logs' vs 'logs_REALTIME'), `_differs` compares it with the bare name we send, so every worker start "
-    "PUTs the table again and reports 'table updated'",
-)
 def test_a_second_run_against_pinot_shaped_responses_changes_nothing(controller: FakeController) -> None:
     run()
     controller.calls.clear()
