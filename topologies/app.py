@@ -88,6 +88,9 @@ def create_topology(settings: Settings, sink: Sink, partitions: dict[str, int]) 
         broker_commit_interval=w.commit_interval,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        # Agents queue a batch of sends and then await them all: lingering lets one produce request
+        # carry many records instead of one socket write per record.
+        producer_linger=w.producer_linger,
         stream_wait_empty=False,
         web_host=w.web_host,
         web_bind=w.web_host,

@@ -92,11 +92,11 @@ def register(topology: Topology) -> None:
             now = int(time.time() * 1000)
             for event in events:
                 message = event.message
-                key = bytes(message.key or b"").decode("utf-8", "replace")
                 if message.topic == specs.enrich_retry.name:
-                    marked.discard(key)
+                    marker = orjson.loads(message.value)
+                    marked.difference_update(marker.get("retry", []) + marker.get("drop", []))
                     with acting_on(event):
-                        _retry(topology, outbox, pending, lookups, key, now, window_ms, tenant_id)
+                        _retry(topology, outbox, pending, lookups, marker, tenant_id)
                     continue
                 topology.metrics.records_in.labels(COMPONENT, message.topic).inc()
                 try:
@@ -111,27 +111,35 @@ def register(topology: Topology) -> None:
                 _emit(topology, outbox, result.event)
                 if not result.complete:
                     topology.metrics.enrichment_misses.labels(str(unified.get("toolType"))).inc()
-                    kept = [p for p in (pending.get(key) or []) if now - p["since"] <= window_ms]
-                    kept = [p for p in kept if p["event"].get("toolEventId") != unified.get("toolEventId")]
-                    kept.append({"event": unified, "since": now, "partition": message.partition})
+                    # One small entry per missed event: a write never re-serializes an agent's backlog.
+                    entry_key = f"{bytes(message.key or b'').decode('utf-8', 'replace')}\x00{unified['toolEventId']}"
                     with acting_on(event):
-                        pending[key] = kept[-e.max_pending_per_agent :]
+                        pending[entry_key] = {"event": unified, "since": now, "partition": message.partition}
             await outbox.deliver()
             for event in events:
                 await manual.ack(event)
 
     @app.timer(interval=e.retry_interval_seconds)  # type: ignore[untyped-decorator]  # faust decorators are untyped
     async def retry_misses() -> None:
+        """Group kept misses by agent; mark the partition of every agent whose row has arrived, or
+        whose entries expired or overflow the per-agent cap. Table reads only: writes need the stream."""
         now = int(time.time() * 1000)
-        for key, kept in list(pending.items()):
-            if not kept or key in marked:
+        by_agent: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        for entry_key, entry in list(pending.items()):
+            if entry is not None and entry_key not in marked:
+                by_agent.setdefault(entry_key.split("\x00", 1)[0], []).append((entry_key, entry))
+        for entries in by_agent.values():
+            entries.sort(key=lambda item: item[1]["since"])
+            overflow = max(0, len(entries) - e.max_pending_per_agent)
+            drop = [k for i, (k, v) in enumerate(entries) if i < overflow or now - v["since"] > window_ms]
+            live = [(k, v) for k, v in entries if k not in set(drop)]
+            probe = enrich(live[0][1]["event"], lookups, e, tenant_id) if live else None
+            retry = [k for k, _ in live] if isinstance(probe, Enriched) and probe.complete else []
+            if not (drop or retry):
                 continue
-            due = any(now - p["since"] > window_ms for p in kept) or any(
-                isinstance(r := enrich(p["event"], lookups, e, tenant_id), Enriched) and r.complete for p in kept
-            )
-            if due:
-                marked.add(key)
-                await retry_topic.send(key=key.encode(), value=b"retry", partition=kept[0]["partition"])
+            marked.update(drop + retry)
+            marker = orjson.dumps({"retry": retry, "drop": drop})
+            await retry_topic.send(key=entries[0][0].encode(), value=marker, partition=entries[0][1]["partition"])
 
 
 def _emit(topology: Topology, outbox: Any, enriched: dict[str, Any]) -> None:
@@ -146,26 +154,17 @@ def _emit(topology: Topology, outbox: Any, enriched: dict[str, Any]) -> None:
 
 
 def _retry(
-    topology: Topology,
-    outbox: Any,
-    pending: Any,
-    lookups: Lookups,
-    key: str,
-    now: int,
-    window_ms: float,
-    tenant_id: str,
+    topology: Topology, outbox: Any, pending: Any, lookups: Lookups, marker: dict[str, list[str]], tenant_id: str
 ) -> None:
-    kept = []
-    for entry in pending.get(key) or []:
-        if now - entry["since"] > window_ms:
+    """Re-enrich the marked entries; emit those now complete, drop expired ones."""
+    for entry_key in marker.get("drop", []):
+        pending.pop(entry_key, None)
+    for entry_key in marker.get("retry", []):
+        entry = pending.get(entry_key)
+        if entry is None:
             continue
         result = enrich(entry["event"], lookups, topology.settings.enrich, tenant_id)
         if isinstance(result, Enriched) and result.complete:
             _emit(topology, outbox, result.event)
             topology.metrics.reenriched.labels(str(result.event.get("toolType"))).inc()
-        else:
-            kept.append(entry)
-    if kept:
-        pending[key] = kept
-    else:
-        pending.pop(key, None)
+            pending.pop(entry_key, None)

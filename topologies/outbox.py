@@ -49,7 +49,14 @@ class Outbox:
         delay = 0.1
         total = len(todo)
         while todo:
-            futures = await asyncio.gather(*(self._send(p) for p in todo), return_exceptions=True)
+            # Queue every send first (awaited in turn: a Task per record would cost more than the
+            # send), then wait for the broker's acknowledgements together.
+            futures: list[Any] = []
+            for pending in todo:
+                try:
+                    futures.append(await self._send(pending))
+                except Exception as exc:  # noqa: BLE001 - retried below like a failed delivery
+                    futures.append(exc)
             results = await asyncio.gather(*(_settle(f) for f in futures), return_exceptions=True)
             failed = [p for p, r in zip(todo, results, strict=True) if isinstance(r, BaseException)]
             if failed:

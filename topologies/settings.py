@@ -19,4 +19,5 @@ class WorkerSettings(BaseModel):
     lag_groups: tuple[str, ...] = Field(
         (), description="Other consumer groups to report lag for, besides the worker's own."
     )
+    producer_linger: float = Field(0.005, description="Seconds the producer waits to fill a request.")
     store: str = Field("memory://", description="Faust table store (memory:// rebuilds from changelogs).")
