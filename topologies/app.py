@@ -91,6 +91,7 @@ def create_topology(settings: Settings, sink: Sink, partitions: dict[str, int]) 
         # Agents queue a batch of sends and then await them all: lingering lets one produce request
         # carry many records instead of one socket write per record.
         producer_linger=w.producer_linger,
+        producer_max_batch_size=w.producer_batch_bytes,
         stream_wait_empty=False,
         web_host=w.web_host,
         web_bind=w.web_host,

@@ -20,4 +20,7 @@ class WorkerSettings(BaseModel):
         (), description="Other consumer groups to report lag for, besides the worker's own."
     )
     producer_linger: float = Field(0.005, description="Seconds the producer waits to fill a request.")
+    producer_batch_bytes: int = Field(
+        262_144, description="Most bytes per partition in one produce request (Faust's default is 16 KiB)."
+    )
     store: str = Field("memory://", description="Faust table store (memory:// rebuilds from changelogs).")
