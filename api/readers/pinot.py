@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -14,21 +15,31 @@ from api.readers.base import StoreUnavailable
 log = logging.getLogger(__name__)
 
 
+_TEXT_RETRIES = 5
+
+
+class _LuceneRace(StoreUnavailable):
+    pass
+
+
 def _present(value: Any) -> Any:
     # Pinot 0.11 returns a missing string as its default value, the text 'null'.
     return None if value == "null" else value
 
 
 class PinotReader:
-    def __init__(self, broker_url: str, table: str, timeout: float) -> None:
+    def __init__(self, broker_url: str, table: str, timeout: float,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._url = broker_url.rstrip("/") + "/query/sql"
         self._table = pinot_sql.table(table)
         self._timeout = timeout
+        self._transport = transport  # tests pass a mock transport
         self._client: httpx.AsyncClient | None = None
+        self._text_lock = asyncio.Lock()
 
     async def start(self) -> None:
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self._timeout + 2)
+            self._client = httpx.AsyncClient(timeout=self._timeout + 2, transport=self._transport)
 
     async def close(self) -> None:
         if self._client is not None:
@@ -36,7 +47,23 @@ class PinotReader:
             self._client = None
 
     async def query(self, sql: str) -> tuple[list[str], list[list[Any]]]:
-        """Column names and rows; a transport error or a Pinot exception is `StoreUnavailable`."""
+        """Column names and rows; a transport error or a Pinot exception is `StoreUnavailable`.
+
+        Pinot 0.11 shares one Lucene query parser per realtime text index across query threads, so two
+        TEXT_MATCH queries at once can fail to parse a valid phrase. This process runs them one at a
+        time, and a parse failure (another API process raced it) is retried."""
+        if "TEXT_MATCH(" not in sql:
+            return await self._query(sql)
+        for attempt in range(_TEXT_RETRIES):
+            async with self._text_lock:
+                try:
+                    return await self._query(sql)
+                except _LuceneRace:
+                    log.info("lucene parser race in pinot, retry %d", attempt + 1)
+            await asyncio.sleep(0.05 * (attempt + 1))
+        raise StoreUnavailable("pinot")
+
+    async def _query(self, sql: str) -> tuple[list[str], list[list[Any]]]:
         await self.start()
         assert self._client is not None
         body = {"sql": sql, "queryOptions": f"timeoutMs={int(self._timeout * 1000)}"}
@@ -48,6 +75,8 @@ class PinotReader:
             log.warning("pinot query failed: %s", exc)
             raise StoreUnavailable("pinot") from exc
         if result.get("exceptions"):
+            if "TEXT_MATCH(" in sql and "ParseException" in str(result["exceptions"]):
+                raise _LuceneRace
             log.warning("pinot query error: %s | %s", result["exceptions"][:1], sql[:500])
             raise StoreUnavailable("pinot")
         table = result.get("resultTable") or {}
