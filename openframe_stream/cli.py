@@ -17,6 +17,7 @@ SUBCOMMANDS: dict[str, str] = {
     "stack": "infra.cli:stack",
     "run": "topologies.cli:run",
     "demo": "openframe_stream.demo:demo",
+    "settings": "openframe_stream.settings_cli:settings_command",
     "dlq": "topologies.cli:dlq",
     "map": "pipelines.cli:map_command",
     "mappers": "pipelines.cli:mappers",
