@@ -83,10 +83,11 @@ def device_fingerprint(tenant: Tenant, device_id: str) -> str:
 
 async def timeline_page(store: EventStore, tenant: Tenant, device_id: str, limit: int, cursor: str | None,
                         now: dt.datetime, months: int) -> Timeline:
-    """Newest first. Without a cursor it starts at next month (a little clock skew is kept) and looks
-    back `months` buckets; a cursor resumes inside its month."""
+    """Newest first. Without a cursor it starts at the month of now + 1 day (an event a little ahead of
+    this clock still shows, without reading next month's empty partition all month long) and looks back
+    `months` buckets; a cursor resumes inside its month."""
     fingerprint = device_fingerprint(tenant, device_id)
-    newest = (now + dt.timedelta(days=31)).strftime("%Y-%m")
+    newest = (now + dt.timedelta(days=1)).strftime("%Y-%m")
     position: tuple[int, str] | None = None
     start = newest
     if cursor is not None:

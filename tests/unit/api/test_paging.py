@@ -120,5 +120,11 @@ def test_timeline_walks_month_buckets_newest_first() -> None:
     assert seen == [e["toolEventId"] for e in mine]
     with pytest.raises(ApiError):
         asyncio.run(timeline_page(reader, Tenant("t1"), "other-dev", 4, cursor, now, 13))
-    old = asyncio.run(timeline_page(reader, Tenant("t1"), "dev", 50, None, now, 2))
-    assert {i.timestamp[:7] for i in old.items} == {"2026-11"}  # the window: this month and next
+    window = asyncio.run(timeline_page(reader, Tenant("t1"), "dev", 50, None, now, 2))
+    assert {i.timestamp[:7] for i in window.items} == {"2026-11", "2026-10"}  # the window: two months back
+    skewed = events[0] | {"toolEventId": "t1-ahead", "eventTimestamp": int(dt.datetime(2026, 12, 1, 3, tzinfo=dt.UTC)
+                                                                           .timestamp() * 1000)}
+    reader.events.append(skewed)
+    end_of_month = dt.datetime(2026, 11, 30, 23, tzinfo=dt.UTC)
+    assert asyncio.run(timeline_page(reader, Tenant("t1"), "dev", 1, None, end_of_month, 2)).items[0].toolEventId \
+        == "t1-ahead"  # a day of clock skew at a month's end still shows
