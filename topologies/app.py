@@ -86,7 +86,7 @@ def create_topology(settings: Settings, sink: Sink, partitions: dict[str, int]) 
         topic_partitions=settings.topics.partitions,
         topic_replication_factor=settings.topics.replication,
         broker_commit_interval=w.commit_interval,
-        consumer_auto_offset_reset="earliest",
+        consumer_auto_offset_reset=w.auto_offset_reset,
         producer_acks=-1,
         # Agents queue a batch of sends and then await them all: lingering lets one produce request
         # carry many records instead of one socket write per record.

@@ -23,4 +23,7 @@ class WorkerSettings(BaseModel):
     producer_batch_bytes: int = Field(
         262_144, description="Most bytes per partition in one produce request (Faust's default is 16 KiB)."
     )
+    auto_offset_reset: str = Field(
+        "earliest", description="Where a new consumer group starts: earliest (everything) or latest."
+    )
     store: str = Field("memory://", description="Faust table store (memory:// rebuilds from changelogs).")

@@ -171,9 +171,10 @@ class Pipeline:
                 self._cluster.shutdown()
 
 
-def new_pipeline(log_dir: Path) -> Pipeline:
+def new_pipeline(log_dir: Path, **overrides: str) -> Pipeline:
+    """An isolated pipeline; `overrides` are more OFS_* variables for its worker and its settings."""
     tag = uuid.uuid4().hex[:6]
-    env = isolated_env(tag)
+    env = {**isolated_env(tag), **overrides}
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
