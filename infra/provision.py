@@ -155,9 +155,13 @@ def debian_package(service: str) -> Path:
     if os.geteuid() != 0:
         raise ProvisionError(f"{binary} is missing: run `sudo apt-get install -y {package}`")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    if not any(Path("/var/lib/apt/lists").glob("*Packages*")):
+    install = ["apt-get", "install", "-y", "--no-install-recommends", package]
+    try:
+        _run(install, f"installing {package}", env=env)
+    except ProvisionError:
+        # Missing or stale package lists (a fresh machine): refresh them once and try again.
         _run(["apt-get", "update"], "apt-get update", env=env)
-    _run(["apt-get", "install", "-y", "--no-install-recommends", package], f"installing {package}", env=env)
+        _run(install, f"installing {package}", env=env)
     if not binary.exists():
         raise ProvisionError(f"{package} installed but {binary} is still missing")
     return binary
