@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from infra.settings import StackSettings
@@ -63,39 +64,38 @@ def _maven_copy(pom: Path, target: Path) -> None:
     )
 
 
-def jvm_lib(settings: StackSettings, component: str) -> Path:
-    """The jar folder of one JVM server, resolved once from its pom."""
-    pom = MAVEN_DIR / f"{component}.pom.xml"
-    target = settings.cache_dir / "lib" / f"{component}-{_digest(pom.read_bytes())}"
+def _cached(settings: StackSettings, name: str, fill: Callable[[Path], None]) -> Path:
+    """`cache_dir/lib/<name>`, filled once by `fill(folder)`. A folder counts only when complete: it is
+    filled under a temporary name and renamed, so an interrupted run leaves nothing half-done."""
+    target = settings.cache_dir / "lib" / name
     if (target / ".complete").exists():
         return target
-    tmp = Path(tempfile.mkdtemp(prefix=f".{component}-", dir=_ensure(settings.cache_dir / "lib")))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=_ensure(settings.cache_dir / "lib")))
     try:
-        _maven_copy(pom, tmp)
-        (tmp / ".complete").write_text(pom.name)
+        fill(tmp)
+        (tmp / ".complete").write_text(name)
         shutil.rmtree(target, ignore_errors=True)
         tmp.rename(target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def jvm_lib(settings: StackSettings, component: str) -> Path:
+    """The jar folder of one JVM server, resolved once from its pom."""
+    pom = MAVEN_DIR / f"{component}.pom.xml"
+    return _cached(settings, f"{component}-{_digest(pom.read_bytes())}", lambda folder: _maven_copy(pom, folder))
 
 
 def connect_plugin_path(settings: StackSettings) -> Path:
     """A Connect `plugin.path` folder with one isolated sub-folder per Debezium connector."""
     poms = [(MAVEN_DIR / f"{name}.pom.xml").read_bytes() for name in DEBEZIUM_PLUGINS]
-    target = settings.cache_dir / "lib" / f"connect-plugins-{_digest(*poms)}"
-    if (target / ".complete").exists():
-        return target
-    tmp = Path(tempfile.mkdtemp(prefix=".connect-plugins-", dir=_ensure(settings.cache_dir / "lib")))
-    try:
+
+    def fill(folder: Path) -> None:
         for name in DEBEZIUM_PLUGINS:
-            _maven_copy(MAVEN_DIR / f"{name}.pom.xml", tmp / name)
-        (tmp / ".complete").write_text(",".join(DEBEZIUM_PLUGINS))
-        shutil.rmtree(target, ignore_errors=True)
-        tmp.rename(target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+            _maven_copy(MAVEN_DIR / f"{name}.pom.xml", folder / name)
+
+    return _cached(settings, f"connect-plugins-{_digest(*poms)}", fill)
 
 
 def ferretdb_binary(settings: StackSettings) -> Path:
