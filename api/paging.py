@@ -2,13 +2,20 @@
 every sort field, and a device timeline that walks monthly partitions newest first.
 
 A page asks for `limit + 1` rows in its scan direction: the extra row proves a further page exists.
-The other side of the cursor is probed with one `LIMIT 1` query, run concurrently."""
+The other side of the cursor is probed with one unordered `LIMIT 1` query, run concurrently.
+
+Sorted by time, a page first looks in a narrow time window next to its anchor (the cursor, the range
+bound, or now) and widens it only when the window holds too few rows: every row outside the window
+sorts after every row inside, so a full window is the exact page, and the store sorts thousands of
+rows instead of a tenant's millions."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import hashlib
+import time
 from typing import Any
 
 from api.cursor import CursorError, LogCursor, TimelineCursor
@@ -30,8 +37,38 @@ def to_log_event(values: dict[str, Any]) -> LogEvent:
     return LogEvent(**fields, eventTimestamp=ms, timestamp=iso(ms))
 
 
+_WINDOWS_MS = (3_600_000, 86_400_000, 7 * 86_400_000)
+
+
+async def windowed_search(reader: LogReader, q: LogQuery, now_ms: int) -> list[LogRow]:
+    """`reader.search(q)`, through widening time windows when the sort is by time (see the module doc)."""
+    if q.sort_field != "eventTimestamp":
+        return await reader.search(q)
+    f = q.filters
+    after = int(q.after.value) if q.after is not None else None
+    for width in _WINDOWS_MS:
+        if q.direction == "DESC":
+            anchor = after if after is not None else f.time_to if f.time_to is not None else now_ms
+            bound = anchor - width
+            if f.time_from is not None and bound <= f.time_from:
+                break
+            window = dataclasses.replace(f, time_from=bound)
+        else:
+            anchor_asc = after if after is not None else f.time_from
+            if anchor_asc is None:
+                break  # oldest first with no anchor: nothing to narrow around
+            bound = anchor_asc + width
+            if f.time_to is not None and bound >= f.time_to:
+                break
+            window = dataclasses.replace(f, time_to=bound)
+        rows = await reader.search(dataclasses.replace(q, filters=window))
+        if len(rows) >= q.limit:
+            return rows
+    return await reader.search(q)
+
+
 async def log_page(reader: LogReader, tenant: Tenant, filters: LogFilters, sort_field: SortField,
-                   direction: Direction, limit: int, cursor: str | None) -> LogPage:
+                   direction: Direction, limit: int, cursor: str | None, now_ms: int | None = None) -> LogPage:
     fingerprint = filters.fingerprint(tenant)
     position = None
     if cursor is not None:
@@ -44,11 +81,12 @@ async def log_page(reader: LogReader, tenant: Tenant, filters: LogFilters, sort_
     scan = flip(direction) if backward else direction
     keyset = position.keyset if position is not None else None
     page_query = LogQuery(tenant, filters, sort_field, scan, limit + 1, keyset)
+    now = int(time.time() * 1000) if now_ms is None else now_ms
     if keyset is None:
-        rows, behind = await reader.search(page_query), False
+        rows, behind = await windowed_search(reader, page_query, now), False
     else:
-        probe = LogQuery(tenant, filters, sort_field, flip(scan), 1, keyset, inclusive=True)
-        rows, probed = await asyncio.gather(reader.search(page_query), reader.search(probe))
+        probe = LogQuery(tenant, filters, sort_field, flip(scan), 1, keyset, inclusive=True, ordered=False)
+        rows, probed = await asyncio.gather(windowed_search(reader, page_query, now), reader.search(probe))
         behind = bool(probed)
     beyond = len(rows) > limit
     rows = rows[:limit]

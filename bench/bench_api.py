@@ -4,7 +4,8 @@ Loads `--events` enriched events into a fresh Pinot table (JSON produced to a fr
 provisioned by `sinks.pinot.provision`, consumes) and `--timeline-rows` rows into a fresh keyspace's
 device_timeline (per-partition UNLOGGED batches, many in flight), serves the API from its own process
 and times each endpoint over HTTP (auth included) against a baseline measured in the same run: the
-same SQL sent straight to the Pinot broker, and the same CQL partition query through the driver.
+very SQL and CQL the API sent for that request (recorded in-process), replayed raw one after another
+to the Pinot broker and through the Cassandra driver.
 Everything it creates is dropped at the end, also on failure or Ctrl-C.
 
     .venv/bin/python -m bench.bench_api [--events 1000000] [--timeline-rows 1000000] [--samples 200]
@@ -23,6 +24,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +32,7 @@ import httpx
 
 from api.auth import local
 from api.auth.principal import SCOPES
-from api.query import cql, pinot_sql
-from api.query.logs import INTERVAL_MS, BucketQuery, LogFilters, LogQuery, TopQuery
+from api.query import cql
 from api.tenancy import Tenant
 from bench.bench_api_data import TENANTS, load_timeline, pinot_events
 from bench.bench_api_server import AUDIENCE, ISSUER
@@ -55,6 +56,80 @@ def timed(call: Callable[[], Any], samples: int, warmup: int = 10) -> tuple[floa
         call()
         out.append(time.perf_counter() - start)
     return percentiles(out)
+
+
+@dataclass
+class Baseline:
+    """The store requests one API request made, replayed raw one after another."""
+
+    sql: list[str]
+    cql: list[tuple[str, tuple[object, ...]]]
+    broker: httpx.Client
+    session: Any
+    prepared: dict[str, Any]
+
+    @property
+    def count(self) -> int:
+        return len(self.sql) + len(self.cql)
+
+    def run(self) -> None:
+        for sql in self.sql:
+            body = self.broker.post("/query/sql", json={"sql": sql}).json()
+            assert not body.get("exceptions"), body["exceptions"]
+        for name, values in self.cql:
+            list(self.session.execute(self.prepared[name], values))
+
+
+class Recorder:
+    """Runs a request in-process on readers that note every query, so the baseline sends the very same
+    SQL and CQL the API sent for it (windows, probes and all)."""
+
+    def __init__(self, settings: Settings, stores: Stores, jwks: Path, token: str, session: Any) -> None:
+        from fastapi.testclient import TestClient
+
+        from api.app import create_app
+        from api.readers.base import Readers
+        from api.readers.cassandra import CassandraReader
+        from api.readers.memory import StaticLag
+        from api.readers.pinot import PinotReader
+        from api.settings import ApiSettings
+
+        self.sql: list[str] = []
+        self.cql: list[tuple[str, tuple[object, ...]]] = []
+        sql, cql_calls = self.sql, self.cql
+
+        class Pinot(PinotReader):
+            async def _query(self, text: str) -> tuple[list[str], list[list[Any]]]:
+                sql.append(text)
+                return await super()._query(text)
+
+        class Cassandra(CassandraReader):
+            async def _execute(self, name: str, values: tuple[object, ...]) -> list[Any]:
+                cql_calls.append((name, values))
+                return await super()._execute(name, values)
+
+        p, c = settings.pinot, settings.cassandra
+        broker_url = f"http://{p.broker_host}:{p.broker_port}"
+        readers = Readers(logs=Pinot(broker_url, stores.table, 30),
+                          events=Cassandra(c.hosts, c.port, stores.keyspace, 30), lag=StaticLag())
+        api_settings = ApiSettings(jwks=str(jwks), issuer=ISSUER, audience=AUDIENCE)
+        self.client = TestClient(create_app(api_settings, readers))
+        self.client.__enter__()
+        self.headers = {"Authorization": f"Bearer {token}"}
+        self.broker = httpx.Client(base_url=broker_url, timeout=30)
+        self.session = session
+        self.prepared = {name: session.prepare(text) for name, text in cql.statements(stores.keyspace).items()}
+
+    def baseline(self, path: str, params: dict[str, Any]) -> Baseline:
+        self.sql.clear()
+        self.cql.clear()
+        response = self.client.get(path, params=params, headers=self.headers)
+        assert response.status_code == 200, response.text[:300]
+        return Baseline(list(self.sql), list(self.cql), self.broker, self.session, self.prepared)
+
+    def close(self) -> None:
+        self.client.__exit__(None, None, None)
+        self.broker.close()
 
 
 def free_port() -> int:
@@ -124,7 +199,6 @@ def main() -> None:
             if time.monotonic() > deadline or server.poll() is not None:
                 raise RuntimeError("the API server did not become ready")
             time.sleep(0.5)
-        broker = httpx.Client(base_url=f"http://{settings.pinot.broker_host}:{settings.pinot.broker_port}", timeout=30)
 
         def api_get(path: str, **params: Any) -> Callable[[], Any]:
             def call() -> Any:
@@ -133,51 +207,35 @@ def main() -> None:
                 return response.json()
             return call
 
-        def raw_sql(sql: str) -> Callable[[], Any]:
-            def call() -> Any:
-                body = broker.post("/query/sql", json={"sql": sql}).json()
-                assert not body.get("exceptions"), body["exceptions"]
-                return body
-            return call
-
-        stmts = cql.statements(stores.keyspace)
-        head = session.prepare(stmts["timeline_head"])
         device = f"{tenant.id}-dev-0"
-        month = now.strftime("%Y-%m")
-
+        record = Recorder(settings, stores, jwks, token, session)
         page_two = api_get("/api/v1/logs", severities="ERROR,CRITICAL")()["pageInfo"]["nextCursor"]
-        day_from = now_ms - 30 * 86_400_000 + 1
-        day_from -= day_from % INTERVAL_MS["day"]
-        bounded = LogFilters(time_from=day_from, time_to=now_ms)
-        cases = [
-            ("GET /logs (newest 20)", api_get("/api/v1/logs"),
-             raw_sql(pinot_sql.select_logs(stores.table, LogQuery(tenant, LogFilters(), limit=21)))),
-            ("GET /logs severities, page 2 (cursor)", api_get("/api/v1/logs", severities="ERROR,CRITICAL",
-                                                               cursor=page_two),
-             raw_sql(pinot_sql.select_logs(stores.table, LogQuery(tenant, LogFilters(severities=("ERROR", "CRITICAL")),
-                                                                   limit=21)))),
-            ("GET /logs search 'disk full'", api_get("/api/v1/logs", search="disk full"),
-             raw_sql(pinot_sql.select_logs(stores.table, LogQuery(tenant, LogFilters(search_terms=("disk", "full")),
-                                                                   limit=21)))),
-            ("GET /logs sortField=deviceId ASC", api_get("/api/v1/logs", sortField="deviceId", sortDirection="ASC"),
-             raw_sql(pinot_sql.select_logs(stores.table, LogQuery(tenant, LogFilters(), "deviceId", "ASC", 21)))),
-            ("GET /stats day x30, by severity", api_get("/api/v1/stats", interval="day"),
-             raw_sql(pinot_sql.select_buckets(stores.table, BucketQuery(tenant, bounded, "day", "severity")))),
-            ("GET /stats hour x24, by eventType", api_get("/api/v1/stats", interval="hour", groupBy="eventType"),
-             raw_sql(pinot_sql.select_top(stores.table, TopQuery(tenant, bounded, "deviceId", 10)))),
-            (f"GET /devices/{{id}}/timeline (first 20 of {args.timeline_rows // 1000})",
-             api_get(f"/api/v1/devices/{device}/timeline"),
-             lambda: list(session.execute(head, (tenant.id, device, month, 21)))),
+        older = api_get("/api/v1/logs", limit=100)()
+        for _ in range(20):  # ~2,000 rows down: a cursor deep into the newest hours
+            older = api_get("/api/v1/logs", limit=100, cursor=older["pageInfo"]["nextCursor"])()
+        cases: list[tuple[str, str, dict[str, Any]]] = [
+            ("GET /logs (newest 20)", "/api/v1/logs", {}),
+            ("GET /logs, 21st page of 100 (cursor)", "/api/v1/logs",
+             {"limit": 100, "cursor": older["pageInfo"]["nextCursor"]}),
+            ("GET /logs severities=ERROR,CRITICAL page 2", "/api/v1/logs",
+             {"severities": "ERROR,CRITICAL", "cursor": page_two}),
+            ("GET /logs search='disk full'", "/api/v1/logs", {"search": "disk full"}),
+            ("GET /logs sortField=deviceId ASC", "/api/v1/logs", {"sortField": "deviceId", "sortDirection": "ASC"}),
+            ("GET /logs/filters", "/api/v1/logs/filters", {}),
+            ("GET /stats interval=day (30 days)", "/api/v1/stats", {"interval": "day"}),
+            ("GET /stats interval=hour groupBy=eventType", "/api/v1/stats",
+             {"interval": "hour", "groupBy": "eventType"}),
+            ("GET /devices/{id}/timeline (20)", f"/api/v1/devices/{device}/timeline", {}),
         ]
-        rows = []
-        for name, call, baseline in cases:
-            base = timed(baseline, args.samples)
-            measured = timed(call, args.samples)
-            rows.append((name, measured, base))
-            print(f"{name:48s} p50 {measured[0]:7.2f} ms  p99 {measured[1]:7.2f} ms | baseline p50 {base[0]:7.2f} "
-                  f"p99 {base[1]:7.2f} ms | ratio p50 {measured[0] / base[0]:5.2f}x p99 {measured[1] / base[1]:5.2f}x",
-                  flush=True)
-        pages = api_get(f"/api/v1/devices/{device}/timeline", limit=100)
+        print(f"{'request':44s} {'store queries':>13s} | API p50 / p99 ms | baseline p50 / p99 ms | ratio p50 / p99")
+        for name, path, params in cases:
+            baseline = record.baseline(path, params)
+            base = timed(baseline.run, args.samples)
+            measured = timed(api_get(path, **params), args.samples)
+            ratio = f"{measured[0] / base[0]:4.2f}x / {measured[1] / base[1]:4.2f}x"
+            print(f"{name:44s} {baseline.count:>13d} | {measured[0]:7.1f} / {measured[1]:7.1f} | "
+                  f"{base[0]:8.1f} / {base[1]:8.1f}     | {ratio}", flush=True)
+        record.close()
         walked, cursor, start = 0, None, time.perf_counter()
         while True:
             body = api.get(f"/api/v1/devices/{device}/timeline", params={"limit": 100} | (
@@ -188,7 +246,6 @@ def main() -> None:
                 break
         print(f"timeline walk of {device}: {walked} rows over 12 months in {time.perf_counter() - start:.2f}s "
               f"(pages of 100)", flush=True)
-        del pages
     finally:
         if server is not None:
             server.terminate()

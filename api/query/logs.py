@@ -73,7 +73,8 @@ class Keyset:
 @dataclass(frozen=True)
 class LogQuery:
     """Rows in `direction` order by (sort_field, toolEventId), strictly past `after` (or from it, when
-    `inclusive`), at most `limit`."""
+    `inclusive`), at most `limit`. Unordered (`ordered=False`) it is an existence probe: any matching rows,
+    which lets the store stop at the first hit instead of sorting every match."""
 
     tenant: Tenant
     filters: LogFilters
@@ -82,6 +83,7 @@ class LogQuery:
     limit: int = 21
     after: Keyset | None = None
     inclusive: bool = False
+    ordered: bool = True
 
     def __post_init__(self) -> None:
         require_tenant(self.tenant)

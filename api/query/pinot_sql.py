@@ -102,11 +102,8 @@ def select_logs(table_name: str, q: LogQuery) -> str:
         v, i = _value(sort, q.after.value), literal(q.after.tool_event_id)
         tie = op + ("=" if q.inclusive else "")
         sql_where += f" AND ({sort} {op} {v} OR ({sort} = {v} AND toolEventId {tie} {i}))"
-    order = f"{sort} {q.direction}, toolEventId {q.direction}"
-    return (
-        f"SELECT {', '.join(LOG_COLUMNS)} FROM {table(table_name)} WHERE {sql_where} "
-        f"ORDER BY {order} LIMIT {number(q.limit)}"
-    )
+    order = f" ORDER BY {sort} {q.direction}, toolEventId {q.direction}" if q.ordered else ""
+    return f"SELECT {', '.join(LOG_COLUMNS)} FROM {table(table_name)} WHERE {sql_where}{order} LIMIT {number(q.limit)}"
 
 
 def select_facet(table_name: str, q: FacetQuery) -> str:

@@ -21,20 +21,26 @@ from tests.unit.api.conftest import BASE_MS, event
 TENANTS = ["t1", "t2", "t3"]
 
 
+# Few distinct times, so the toolEventId tiebreaker is exercised, spread so the search windows of 1 h,
+# 1 day and 7 days around "now" cut between them.
+OFFSETS_MS = (0, 1_800_000, 7_200_000, 3 * 86_400_000, 10 * 86_400_000)
+NOW_MS = BASE_MS + 10 * 86_400_000 + 600_000
+
+
 def _events(seed_rows: list[tuple[int, int, int]]) -> list[dict[str, Any]]:
     out = []
-    for n, (tenant, minute, device) in enumerate(seed_rows):
-        # Few distinct timestamps and devices: many ties, so the toolEventId tiebreaker is exercised.
-        out.append(event(TENANTS[tenant], n, eventTimestamp=BASE_MS + minute * 60_000,
+    for n, (tenant, slot, device) in enumerate(seed_rows):
+        out.append(event(TENANTS[tenant], n, eventTimestamp=BASE_MS + OFFSETS_MS[slot],
                          deviceId=None if device == 0 else f"d{device}"))
     return out
 
 
-def walk(reader: MemoryReader, tenant: Tenant, filters: LogFilters, field: str, direction: str, limit: int
-         ) -> list[list[str]]:
+def walk(reader: MemoryReader, tenant: Tenant, filters: LogFilters, field: str, direction: str, limit: int,
+         now_ms: int = NOW_MS) -> list[list[str]]:
     """Every page forwards, then back again from the last page; asserts both walks agree."""
     def page_at(cursor: str | None) -> Any:
-        return asyncio.run(log_page(reader, tenant, filters, field, direction, limit, cursor))  # type: ignore[arg-type]
+        return asyncio.run(log_page(reader, tenant, filters, field, direction, limit, cursor,  # type: ignore[arg-type]
+                                    now_ms))
 
     pages: list[list[str]] = []
     page = page_at(None)
@@ -58,25 +64,32 @@ def walk(reader: MemoryReader, tenant: Tenant, filters: LogFilters, field: str, 
     return pages
 
 
-def expected(reader: MemoryReader, tenant: str, field: str, direction: str) -> list[str]:
-    rows = [e for e in reader.events if e["tenantId"] == tenant]
+def expected(reader: MemoryReader, tenant: str, field: str, direction: str,
+             filters: LogFilters | None = None) -> list[str]:
+    filters = filters or LogFilters()
+    rows = [e for e in reader.events if e["tenantId"] == tenant
+            and (filters.time_from is None or e["eventTimestamp"] >= filters.time_from)
+            and (filters.time_to is None or e["eventTimestamp"] <= filters.time_to)]
     key = lambda e: ("null" if e.get(field) is None else e[field], e["toolEventId"])  # noqa: E731
     return [e["toolEventId"] for e in sorted(rows, key=key, reverse=direction == "DESC")]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     rows=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 4), st.integers(0, 3)), max_size=40),
     tenant=st.sampled_from(TENANTS), field=st.sampled_from(SORT_FIELDS), direction=st.sampled_from(["ASC", "DESC"]),
-    limit=st.integers(1, 7),
+    limit=st.integers(1, 7), bounds=st.sampled_from([(None, None), (BASE_MS + 1, None), (None, BASE_MS + 7_200_000),
+                                                     (BASE_MS, BASE_MS + 4 * 86_400_000)]),
 )
 def test_pages_cover_the_tenant_exactly_once_and_walk_back_the_same(
-    rows: list[tuple[int, int, int]], tenant: str, field: str, direction: str, limit: int
+    rows: list[tuple[int, int, int]], tenant: str, field: str, direction: str, limit: int,
+    bounds: tuple[int | None, int | None],
 ) -> None:
     reader = MemoryReader(_events(rows))
-    pages = walk(reader, Tenant(tenant), LogFilters(), field, direction, limit)
+    filters = LogFilters(time_from=bounds[0], time_to=bounds[1])
+    pages = walk(reader, Tenant(tenant), filters, field, direction, limit)
     flat = [i for p in pages for i in p]
-    assert flat == expected(reader, tenant, field, direction)  # none missing, none twice, in order
+    assert flat == expected(reader, tenant, field, direction, filters)  # none missing, none twice, in order
     assert all(i.startswith(f"{tenant}-") for i in flat)
     assert all(len(p) == limit for p in pages[:-1])
 
@@ -128,3 +141,34 @@ def test_timeline_walks_month_buckets_newest_first() -> None:
     end_of_month = dt.datetime(2026, 11, 30, 23, tzinfo=dt.UTC)
     assert asyncio.run(timeline_page(reader, Tenant("t1"), "dev", 1, None, end_of_month, 2)).items[0].toolEventId \
         == "t1-ahead"  # a day of clock skew at a month's end still shows
+
+
+def test_a_time_sorted_page_reads_a_narrow_window_first() -> None:
+    """The store sees the window; a full window answers alone, a sparse one widens, then gives up."""
+    reader = MemoryReader([event("t1", n, eventTimestamp=NOW_MS - n * 60_000) for n in range(100)])
+    asked: list[LogFilters] = []
+    search = reader.search
+
+    async def spy(q: Any) -> Any:
+        asked.append(q.filters)
+        return await search(q)
+
+    reader.search = spy  # type: ignore[method-assign]
+    page = asyncio.run(log_page(reader, Tenant("t1"), LogFilters(), "eventTimestamp", "DESC", 20, None, NOW_MS))
+    assert len(page.items) == 20 and [f.time_from for f in asked] == [NOW_MS - 3_600_000]
+    asked.clear()
+    asyncio.run(log_page(reader, Tenant("t1"), LogFilters(), "eventTimestamp", "DESC", 20, None,
+                         NOW_MS + 30 * 86_400_000))
+    assert [f.time_from for f in asked][-1] is None and len(asked) == 4  # three empty windows, then everything
+
+
+@pytest.mark.parametrize("direction", ["ASC", "DESC"])
+@pytest.mark.parametrize("bounds", [(None, None), (BASE_MS, None), (None, NOW_MS),
+                                    (BASE_MS + 1, BASE_MS + 9 * 86_400_000)])
+def test_time_windows_never_cut_a_page_short(direction: str, bounds: tuple[int | None, int | None]) -> None:
+    # A few rows in every window around now and the bounds, many just outside them.
+    reader = MemoryReader(_events([(0, slot, n % 4) for n, slot in enumerate([4, 4, 2, 1, 0] + [3] * 12 + [0] * 9)]))
+    filters = LogFilters(time_from=bounds[0], time_to=bounds[1])
+    for limit in (1, 3, 5, 8):
+        pages = walk(reader, Tenant("t1"), filters, "eventTimestamp", direction, limit)
+        assert [i for p in pages for i in p] == expected(reader, "t1", "eventTimestamp", direction, filters)
