@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -15,6 +16,7 @@ from api.query.logs import SORT_FIELDS, Direction, Keyset, SortField
 Way = Literal["after", "before"]
 _MAX_CURSOR = 2048
 _MAX_TEXT = 512
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # no store value has them; the query layer refuses them too
 
 
 class CursorError(ValueError):
@@ -40,7 +42,7 @@ def _decode(token: str) -> dict[str, Any]:
 
 
 def _text(value: Any) -> str:
-    if not isinstance(value, str) or len(value) > _MAX_TEXT:
+    if not isinstance(value, str) or len(value) > _MAX_TEXT or _CONTROL.search(value):
         raise CursorError("cursor is not valid")
     return value
 

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
+from api.query.pinot_sql import UnsafeValue
 from api.readers.base import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,10 @@ def install(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) and exc.status_code < 500 else code.replace("_", " ")
         return _response(exc.status_code, code, message, headers=dict(exc.headers or {}))
 
+    async def unsafe(request: Request, exc: Exception) -> JSONResponse:
+        # Validation should have caught it; the query layer refusing a value is still the client's input.
+        return _response(400, "invalid_parameter", "a parameter holds characters that are not allowed")
+
     async def unavailable(request: Request, exc: Exception) -> JSONResponse:
         return _response(503, "store_unavailable", "a data store is unavailable, try again",
                          headers={"Retry-After": "5"})
@@ -95,6 +100,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(StoreUnavailable, unavailable)
+    app.add_exception_handler(UnsafeValue, unsafe)
     app.add_exception_handler(Exception, internal)
 
 

@@ -12,11 +12,14 @@ from hypothesis import strategies as st
 from api.cursor import CursorError, LogCursor, TimelineCursor
 from api.query.logs import SORT_FIELDS, Keyset
 
+PRINTABLE = st.characters(blacklist_categories=["Cc"])
+
 
 @given(
     field=st.sampled_from(SORT_FIELDS), direction=st.sampled_from(["ASC", "DESC"]),
     way=st.sampled_from(["after", "before"]),
-    number=st.integers(-(2**63), 2**63 - 1), text=st.text(max_size=100), event_id=st.text(min_size=1, max_size=100),
+    number=st.integers(-(2**63), 2**63 - 1), text=st.text(PRINTABLE, max_size=100),
+    event_id=st.text(PRINTABLE, min_size=1, max_size=100),
 )
 def test_log_cursor_round_trips(field: str, direction: str, way: str, number: int, text: str, event_id: str) -> None:
     value = number if field == "eventTimestamp" else text
@@ -60,3 +63,9 @@ def test_timeline_cursor_round_trips_and_checks_its_month() -> None:
                 {"m": "2026-11", "t": -1, "i": "e", "h": "f"}, {"m": "2026-11", "t": 1.5, "i": "e", "h": "f"}):
         with pytest.raises(CursorError):
             TimelineCursor.decode(_token(bad))
+
+
+def test_control_characters_in_a_cursor_are_refused() -> None:
+    for bad in (GOOD | {"i": "a\x00b"}, GOOD | {"f": "deviceId", "v": "x\ny"}, GOOD | {"h": "\x7f"}):
+        with pytest.raises(CursorError):
+            LogCursor.decode(_token(bad))

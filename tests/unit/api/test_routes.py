@@ -130,3 +130,15 @@ def test_the_dashboard_is_local_files_under_a_strict_policy(client: TestClient) 
     assert script.headers["content-type"].startswith("text/javascript") and "innerHTML" not in script.text
     assert client.get("/dashboard/static/..%2Fapp.py").status_code == 404
     assert client.get("/dashboard/static/openapi.json").status_code == 404
+
+
+def test_a_value_the_query_layer_refuses_is_a_400(client: TestClient, acme: dict[str, str]) -> None:
+    from api.cursor import LogCursor
+    from api.query.logs import Keyset, LogFilters
+    from api.tenancy import Tenant
+
+    # A forged cursor's position is data for the store: any text, but never control characters.
+    fingerprint = LogFilters().fingerprint(Tenant("acme"))
+    cursor = LogCursor("after", "deviceId", "DESC", Keyset("dev\x01", "id"), fingerprint).encode()
+    response = client.get(f"{V1}/logs", params={"cursor": cursor, "sortField": "deviceId"}, headers=acme)
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_parameter"
