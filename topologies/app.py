@@ -36,6 +36,10 @@ class Topology:
     def topic(self, name: str) -> Any:
         return self.topics[name]
 
+    def source(self, *names: str) -> Any:
+        """One Faust source over `names`, records as raw bytes (the agents decode them themselves)."""
+        return self.app.topic(*names, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+
     def partitions_of(self, spec: TopicSpec) -> int:
         """A table must have as many partitions as the topic it is built from (Faust checks)."""
         return self.partitions.get(spec.name, spec.partitions)

@@ -49,7 +49,7 @@ def register(topology: Topology) -> None:
     retry_topic = topology.topic("enrich_retry")
     marked: set[str] = set()
 
-    ref_source = app.topic(*kinds, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+    ref_source = topology.source(*kinds)
 
     @app.agent(ref_source, name="reference-tables")
     async def load_reference(stream: Any) -> None:
@@ -75,14 +75,7 @@ def register(topology: Topology) -> None:
             for event in events:
                 await manual.ack(event)
 
-    source = app.topic(
-        specs.unified.name,
-        specs.enrich_retry.name,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-    )
+    source = topology.source(specs.unified.name, specs.enrich_retry.name)
 
     @app.agent(source, name="enrich")
     async def enrich_events(stream: Any) -> None:

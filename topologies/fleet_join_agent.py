@@ -32,15 +32,7 @@ def register(topology: Topology) -> None:
         partitions=topology.partitions_of(specs.fleet_activities),
         key_type=str,
     )
-    source = topology.app.topic(
-        specs.fleet_activities.name,
-        specs.fleet_host_activities.name,
-        specs.fleet_join_timer.name,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-    )
+    source = topology.source(specs.fleet_activities.name, specs.fleet_host_activities.name, specs.fleet_join_timer.name)
     timer_topic = topology.topic("fleet_join_timer")
     held: dict[str, tuple[Any, float]] = {}  # activity id -> (un-acked event, monotonic arrival)
     marked: set[str] = set()

@@ -58,7 +58,7 @@ def register(topology: Topology) -> None:
     specs = topology.specs
     joined = {specs.fleet_activities.name, specs.fleet_host_activities.name}
     names = [s.name for s in specs.raw() if s.name not in joined]
-    source = topology.app.topic(*names, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+    source = topology.source(*names)
     w = topology.settings.worker
 
     @topology.app.agent(source, name="normalize")

@@ -21,9 +21,7 @@ COMPONENT = "cassandra-sink"
 def register(topology: Topology) -> None:
     settings, sink = topology.settings, topology.sink
     m = topology.metrics
-    source = topology.app.topic(
-        topology.specs.enriched.name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
-    )
+    source = topology.source(topology.specs.enriched.name)
     batch = min(settings.worker.batch_size, sink.capabilities.max_batch)
 
     @topology.app.agent(source, name="cassandra-sink")

@@ -33,8 +33,19 @@ def chain(live_stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Ite
     tag = uuid.uuid4().hex[:6]
     p = new_pipeline(tmp_path_factory.mktemp("chain"), OFS_TOPICS__PREFIX="", OFS_WORKER__AUTO_OFFSET_RESET="latest")
     cli = [sys.executable, "-m", "openframe_stream"]
-    for step in (["tooldb", "init"], ["connectors", "apply"]):
+    # Earlier tests restart PostgreSQL; a connector task may have failed with it: restart failed tasks.
+    for step in (["tooldb", "init"], ["connectors", "apply"], ["connectors", "restart"]):
         subprocess.run([*cli, *step], check=True, cwd=REPO, capture_output=True, timeout=300)
+
+    def connectors_running() -> bool:
+        import requests
+
+        names = ("tactical-rmm-postgres", "fleet-mariadb")
+        states = [requests.get(f"{live_stack.connect.url}/connectors/{n}/status", timeout=5).json() for n in names]
+        return all(st["connector"]["state"] == "RUNNING" and st["tasks"] and
+                   all(t["state"] == "RUNNING" for t in st["tasks"]) for st in states)
+
+    wait_until(connectors_running, timeout=120, what="CDC connectors running", interval=1.0)
     p.start()
     bridge = subprocess.Popen(  # noqa: S603
         [*cli, "bridge", "--stream", f"CHAIN{tag}", "--durable", f"chain{tag}", "--subject-prefix", f"chain{tag}.",
@@ -155,11 +166,15 @@ def test_tool_changes_flow_through_cdc_nats_and_kafka_to_both_stores(chain: tupl
     p.flush()
     expected[tool_event_id("meshcentral", "events", oid)] = "LOGIN"
 
-    def complete() -> bool:
+    def incomplete() -> dict[str, str]:
         rows = {i: p.row(i) for i in expected}
-        return all(r is not None and r.device_id == f"m-{tag}" for r in rows.values())
+        return {expected[i]: ("missing" if r is None else f"device={r.device_id}")
+                for i, r in rows.items() if r is None or r.device_id != f"m-{tag}"}
 
-    wait_until(complete, timeout=180, what="every change enriched in Cassandra", interval=1.0)
+    try:
+        wait_until(lambda: not incomplete(), timeout=180, what="every change enriched in Cassandra", interval=1.0)
+    except TimeoutError as exc:
+        raise AssertionError(f"not enriched in Cassandra: {incomplete()}") from exc
     for event_id, event_type in expected.items():
         row = p.row(event_id)
         assert row.event_type == event_type, (event_id, row.event_type)
