@@ -104,23 +104,35 @@ class Stores:
         raise TimeoutError(f"pinot table {self.table} has {last}, expected {count}")
 
     def drop(self) -> None:
+        """Table, schema, keyspace and topic. The topic goes last and is deleted until it stays gone: the
+        broker auto-creates topics, and Pinot's consumer may fetch metadata while the table shuts down."""
+        from cassandra.cluster import Cluster
         from confluent_kafka.admin import AdminClient
 
         controller = self.settings.pinot.controller_url
-        requests.delete(f"{controller}/tables/{self.table}?type=realtime", timeout=60)
-        requests.delete(f"{controller}/schemas/{self.table}", timeout=60)
-        from cassandra.cluster import Cluster
-
-        c = self.settings.cassandra
-        cluster = Cluster(list(c.hosts), port=c.port)
         try:
-            cluster.connect().execute(f"DROP KEYSPACE IF EXISTS {self.keyspace}", timeout=120)
+            requests.delete(f"{controller}/tables/{self.table}?type=realtime", timeout=60)
+            deadline = time.monotonic() + 60
+            while self.table in requests.get(f"{controller}/tables", timeout=30).json().get("tables", []):
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(1)
+            requests.delete(f"{controller}/schemas/{self.table}", timeout=60)
         finally:
-            cluster.shutdown()
-        admin = AdminClient({"bootstrap.servers": self.settings.kafka.bootstrap_servers})
-        for future in admin.delete_topics([self.topic], operation_timeout=30).values():
-            with contextlib.suppress(Exception):  # already gone
-                future.result(timeout=60)
+            c = self.settings.cassandra
+            cluster = Cluster(list(c.hosts), port=c.port)
+            try:
+                cluster.connect().execute(f"DROP KEYSPACE IF EXISTS {self.keyspace}", timeout=120)
+            finally:
+                cluster.shutdown()
+                admin = AdminClient({"bootstrap.servers": self.settings.kafka.bootstrap_servers})
+                for _ in range(10):
+                    for future in admin.delete_topics([self.topic], operation_timeout=30).values():
+                        with contextlib.suppress(Exception):  # already gone
+                            future.result(timeout=60)
+                    time.sleep(3)
+                    if self.topic not in admin.list_topics(timeout=15).topics:
+                        break
 
 
 def day(ms: int) -> str:
