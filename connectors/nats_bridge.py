@@ -145,7 +145,9 @@ class Bridge:
         while not stop.is_set():
             try:
                 batch = await sub.fetch(self._options.batch, timeout=self._options.fetch_wait_s)
-            except NatsTimeout:
+            except (TimeoutError, NatsTimeout):
+                # nats-py raises its own TimeoutError for an empty fetch, and a bare asyncio one when the
+                # pull request itself times out (seen under load): both only mean "nothing yet".
                 batch = []
             except NatsError as exc:
                 # Disconnected or reconnecting: the client reconnects by itself; try again shortly.
