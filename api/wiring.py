@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api.lag import WorkerMetricsLag
 from api.readers.base import Readers
@@ -10,11 +10,12 @@ from api.readers.cassandra import CassandraReader
 from api.readers.pinot import PinotReader
 from api.settings import ApiSettings
 
+if TYPE_CHECKING:
+    from openframe_stream.settings import Settings
 
-def api_settings(root: Any) -> ApiSettings:
-    """`root.api` once the root Settings composes it; until then the defaults."""
-    found = getattr(root, "api", None)
-    return found if isinstance(found, ApiSettings) else ApiSettings()
+
+def api_settings(root: Settings) -> ApiSettings:
+    return root.api
 
 
 def build_readers(root: Any, settings: ApiSettings) -> Readers:

@@ -19,6 +19,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from api.settings import ApiSettings
 from connectors.settings import BridgeSettings, ConnectorSettings, ReferenceSyncSettings
 from infra.settings import StackSettings
 from infra.tooldb.settings import ToolDbSettings
@@ -125,6 +126,7 @@ class Settings(BaseSettings):
     bridge: BridgeSettings = Field(default_factory=BridgeSettings, description="The NATS JetStream bridge.")
     tooldb: ToolDbSettings = Field(default_factory=ToolDbSettings, description="The local tool databases.")
     traffic: TrafficSettings = Field(default_factory=TrafficSettings, description="The traffic generator.")
+    api: ApiSettings = Field(default_factory=ApiSettings, description="The read API.")
 
     @classmethod
     def settings_customise_sources(
