@@ -126,6 +126,44 @@ def test_a_poison_record_is_dead_lettered_and_the_stream_goes_on(pipeline: Pipel
     assert letter["original"]["valueEncoding"] == "base64"  # the undecodable bytes survive exactly
 
 
+def test_dlq_replay_reinjects_the_original_bytes_into_the_source_topic(pipeline: Pipeline) -> None:
+    from click.testing import CliRunner
+    from confluent_kafka import Consumer, TopicPartition
+
+    from openframe_stream.cli import main
+
+    t = pipeline.topics
+    raw = b"\x00\x9f replay me"
+    pipeline.send(t.agent_results.name, raw, "replay-me", {"message-type": "SCRIPT_EXECUTED"})
+    pipeline.flush()
+    env = dict(pipeline.env)
+    runner = CliRunner()
+
+    def listed() -> str:
+        return runner.invoke(main, ["dlq", "list", "--json", "--stage", "decode"], env=env).output
+
+    wait_until(lambda: "replay-me" in listed(), timeout=30, what="dead letter listed")
+    consumer = Consumer({"bootstrap.servers": pipeline.settings.kafka.bootstrap_servers, "group.id": "replay-check",
+                         "enable.auto.commit": False})
+    parts = consumer.list_topics(t.agent_results.name, timeout=10).topics[t.agent_results.name].partitions
+    ends = {p: consumer.get_watermark_offsets(TopicPartition(t.agent_results.name, p), timeout=10)[1] for p in parts}
+    result = runner.invoke(main, ["dlq", "replay", "--stage", "decode", "--topic", t.agent_results.name], env=env)
+    assert result.exit_code == 0, result.output
+    assert "replayed" in result.output
+    consumer.assign([TopicPartition(t.agent_results.name, p, ends[p]) for p in parts])
+    replayed = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not any(m.key() == b"replay-me" for m in replayed):
+        message = consumer.poll(0.5)
+        if message is not None and message.error() is None:
+            replayed.append(message)
+    consumer.close()
+    ours = [m for m in replayed if m.key() == b"replay-me"]
+    assert ours and ours[0].value() == raw  # byte for byte
+    headers = dict(ours[0].headers() or [])
+    assert headers["message-type"] == b"SCRIPT_EXECUTED" and b"@" in headers["dlq-replayed-from"]
+
+
 def test_kill_9_mid_stream_loses_nothing_and_duplicates_nothing(pipeline: Pipeline) -> None:
     t = pipeline.topics
     n = 20_000
