@@ -38,11 +38,11 @@ def service_dir(settings: Settings, name: str) -> Path:
     return path
 
 
-def jvm_flags(settings: Settings, heap: str) -> list[str]:
+def jvm_flags(settings: Settings, heap: str, service: str) -> list[str]:
     """Flags that make a JVM start fast and stay small on 2 cores."""
     flags = ["-Xms64m", f"-Xmx{heap}", "-Xss512k"]
     flags += ["-XX:+UseSerialGC", "-Djava.awt.headless=true", "-Djava.net.preferIPv4Stack=true"]
-    if settings.stack.fast_jit:
+    if service in settings.stack.fast_jit:
         flags += ["-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1"]
     return flags
 

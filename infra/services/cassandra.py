@@ -111,7 +111,7 @@ def _prepare(settings: Settings) -> Launch:
     jamm = next(lib.glob("jamm-*.jar"), None)
     argv = [
         provision.java(settings.stack),
-        *jvm_flags(settings, settings.stack.cassandra_heap),
+        *jvm_flags(settings, settings.stack.cassandra_heap, "cassandra"),
         "-XX:MaxDirectMemorySize=256m",
         "-Xss512k",
         "-ea",

@@ -103,7 +103,7 @@ def _kafka_prepare(settings: Settings) -> Launch:
             raise RuntimeError(f"kafka storage format failed: {result.stdout}{result.stderr}")
     argv = [
         java,
-        *jvm_flags(settings, settings.stack.kafka_heap),
+        *jvm_flags(settings, settings.stack.kafka_heap, "kafka"),
         f"-Dlog4j.configuration=file:{log4j}",
         f"-Dkafka.logs.dir={root}",
         "-cp",
@@ -183,7 +183,7 @@ def _connect_prepare(settings: Settings) -> Launch:
     log4j = _write(root / "log4j.properties", _LOG4J)
     argv = [
         provision.java(settings.stack),
-        *jvm_flags(settings, settings.stack.connect_heap),
+        *jvm_flags(settings, settings.stack.connect_heap, "connect"),
         f"-Dlog4j.configuration=file:{log4j}",
         "-cp",
         classpath(lib),

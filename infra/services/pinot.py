@@ -44,7 +44,7 @@ _LOG4J2 = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def _common(settings: Settings, heap: str) -> list[str]:
+def _common(settings: Settings, heap: str, service: str) -> list[str]:
     root = service_dir(settings, "pinot")
     (root / "tmp").mkdir(exist_ok=True)
     log4j = root / "log4j2.xml"
@@ -52,7 +52,7 @@ def _common(settings: Settings, heap: str) -> list[str]:
     lib = provision.jvm_lib(settings.stack, "pinot")
     return [
         provision.java(settings.stack),
-        *jvm_flags(settings, heap),
+        *jvm_flags(settings, heap, service),
         *_OPENS,
         f"-Djava.io.tmpdir={root / 'tmp'}",
         f"-Dlog4j2.configurationFile={log4j}",
@@ -65,7 +65,7 @@ def _common(settings: Settings, heap: str) -> list[str]:
 def _zk_prepare(settings: Settings) -> Launch:
     data = service_dir(settings, "pinot-zk") / "data"
     argv = [
-        *_common(settings, settings.stack.pinot_zk_heap),
+        *_common(settings, settings.stack.pinot_zk_heap, "pinot-zk"),
         "StartZookeeper",
         "-zkPort",
         str(settings.pinot.zk_port),
@@ -123,7 +123,7 @@ def _prepare(settings: Settings) -> Launch:
         path.write_text("\n".join(lines) + "\n")
         paths.append(str(path))
     argv = [
-        *_common(settings, settings.stack.pinot_heap),
+        *_common(settings, settings.stack.pinot_heap, "pinot"),
         "StartServiceManager",
         "-zkAddress",
         f"127.0.0.1:{p.zk_port}",
