@@ -24,7 +24,7 @@ class Service:
     name: str
     deps: tuple[str, ...]
     port: Callable[[Settings], int]
-    provision: Callable[[Settings], None]  # download/resolve: slow only the first time
+    provision: Callable[[Settings], object]  # download/resolve (result unused): slow only the first time
     prepare: Callable[[Settings], Launch]  # configs and one-time init; returns how to start
     healthy: Callable[[Settings], bool]
     after_start: Callable[[Settings], None] | None = None  # idempotent set-up needing the live server

@@ -47,7 +47,7 @@ NATS = Service(
     name="nats",
     deps=(),
     port=lambda s: _nats_hostport(s)[1],
-    provision=lambda s: None if provision.nats_binary() else None,
+    provision=lambda s: provision.nats_binary(),
     prepare=_nats_prepare,
     healthy=_nats_healthy,
 )
@@ -97,7 +97,7 @@ MONGO = Service(
     name="mongo",
     deps=(),
     port=lambda s: _mongo_hostport(s)[1],
-    provision=lambda s: None if provision.ferretdb_binary(s.stack) else None,
+    provision=lambda s: provision.ferretdb_binary(s.stack),
     prepare=_mongo_prepare,
     healthy=_mongo_healthy,
 )

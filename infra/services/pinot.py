@@ -79,7 +79,7 @@ PINOT_ZK = Service(
     name="pinot-zk",
     deps=(),
     port=lambda s: s.pinot.zk_port,
-    provision=lambda s: None if provision.jvm_lib(s.stack, "pinot") else None,
+    provision=lambda s: provision.jvm_lib(s.stack, "pinot"),
     prepare=_zk_prepare,
     healthy=lambda s: tcp_open("127.0.0.1", s.pinot.zk_port),
 )
@@ -150,7 +150,7 @@ PINOT = Service(
     name="pinot",
     deps=("pinot-zk",),
     port=lambda s: int(s.pinot.controller_url.rsplit(":", 1)[1].split("/")[0]),
-    provision=lambda s: None if provision.jvm_lib(s.stack, "pinot") else None,
+    provision=lambda s: provision.jvm_lib(s.stack, "pinot"),
     prepare=_prepare,
     healthy=_healthy,
 )
