@@ -8,6 +8,7 @@ Endpoints are plain settings, so an existing cluster can replace any local serve
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -138,34 +139,21 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        toml_path = _settings_file()
-        if toml_path is not None:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        if settings_cls.model_config.get("toml_file"):
+            sources.append(TomlConfigSettingsSource(settings_cls))
         return tuple(sources)
 
     @classmethod
     def load(cls, file: Path | None = None, **overrides: Any) -> Settings:
         """Build settings from env, then `file` (or `OFS_SETTINGS_FILE`), then defaults."""
-        if file is not None:
-            _FILE_OVERRIDE[0] = file
-        try:
+        env_file = os.environ.get("OFS_SETTINGS_FILE")
+        toml = file or (Path(env_file) if env_file else None)
+        if toml is None:
             return cls(**overrides)
-        finally:
-            _FILE_OVERRIDE[0] = None
-
-
-# Single-slot handoff from `load(file=...)` to the source hook above (pydantic builds sources in a
-# classmethod, so there is no instance to carry it). It is reset right after use.
-_FILE_OVERRIDE: list[Path | None] = [None]
-
-
-def _settings_file() -> Path | None:
-    import os
-
-    if _FILE_OVERRIDE[0] is not None:
-        return _FILE_OVERRIDE[0]
-    env = os.environ.get("OFS_SETTINGS_FILE")
-    return Path(env) if env else None
+        # The file is configuration of this one build: a subclass carries it, nothing global does.
+        config = {**cls.model_config, "toml_file": toml}
+        with_file: type[Settings] = type(cls.__name__, (cls,), {"model_config": config})
+        return with_file(**overrides)
 
 
 def describe(model: type[BaseModel], prefix: str = "OFS_") -> list[tuple[str, str, str]]:
