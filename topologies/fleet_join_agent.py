@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from pipelines import fleet_join as join
+from pipelines.records import RawRecord
 from topologies.faust_compat import acting_on
 from topologies.normalize_agent import emit, raw_record
 
@@ -131,8 +132,6 @@ def _as_activity(event: Any, value: dict[str, Any], specs: Any) -> Any:
     record = raw_record(event, orjson.dumps(value))
     if record.topic == specs.fleet_activities.name:
         return record
-    from pipelines.records import RawRecord
-
     return RawRecord(
         topic=specs.fleet_activities.name,
         headers={"message-type": "FLEET_MDM_EVENT"},
