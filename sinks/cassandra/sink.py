@@ -108,7 +108,7 @@ class CassandraSink(Sink):
         if self._session is None:
             await self.start()
         rejected: list[Rejected] = []
-        rows: list[tuple[Event, list[Any], Any]] = []
+        rows: list[tuple[Event, list[Any]]] = []
         required = ("tenantId", "toolEventId", "eventTimestamp", "ingestDay")
         for index, event in last_per_id(events):
             missing = [name for name in required if event.get(name) in (None, "")]
@@ -118,13 +118,12 @@ class CassandraSink(Sink):
             try:
                 values = cql.row_values(event, _time, _json)
                 # Binding serializes every value: a type the column cannot hold is this event's fault,
-                # found here rather than as a write error that would be retried forever. The bound
-                # statement is the one the day batch sends.
-                by_day = self._ps["by_day"].bind([*values, self._settings.ttl_seconds])
+                # found here rather than as a write error that would be retried forever.
+                self._ps["by_day"].bind([*values, self._settings.ttl_seconds])
             except Exception as exc:  # noqa: BLE001 - the driver raises many types for bad values
                 rejected.append(Rejected(index, "unstorable_value", f"{type(exc).__name__}: {exc}"))
                 continue
-            rows.append((event, values, by_day))
+            rows.append((event, values))
         try:
             await self._write_rows(rows)
         except Transient:
@@ -133,23 +132,18 @@ class CassandraSink(Sink):
             raise Transient(f"cassandra write failed: {type(exc).__name__}: {exc}") from exc
         return rejected
 
-    async def _write_rows(self, rows: list[tuple[Event, list[Any], Any]]) -> None:
+    async def _write_rows(self, rows: list[tuple[Event, list[Any]]]) -> None:
         from cassandra.query import BatchStatement, BatchType
 
-        # Only updates and re-snapshots may have moved; creates need no read (and no task).
-        movable = [i for i, (event, _, _) in enumerate(rows) if event.get("operation") != "c"]
-        found = await asyncio.gather(*(self._previous(rows[i][0]) for i in movable))
-        previous: list[_Placement | None] = [None] * len(rows)
-        for i, placement in zip(movable, found, strict=True):
-            previous[i] = placement
+        previous = await asyncio.gather(*(self._previous(e) for e, _ in rows))
         ttl = self._settings.ttl_seconds
         single: list[Any] = []
-        by_partition: dict[tuple[str, ...], list[tuple[Any, list[Any] | None]]] = {}
-        for (event, values, by_day), before in zip(rows, previous, strict=True):
+        by_partition: dict[tuple[str, ...], list[tuple[Any, list[Any]]]] = {}
+        for (event, values), before in zip(rows, previous, strict=True):
             tenant, event_id = str(event["tenantId"]), str(event["toolEventId"])
             ms, day, device = int(event["eventTimestamp"]), str(event.get("ingestDay")), event.get("deviceId")
             single.append((self._ps["by_id"], [*values, ttl]))
-            by_partition.setdefault(("day", tenant, day), []).append((by_day, None))
+            by_partition.setdefault(("day", tenant, day), []).append((self._ps["by_day"], [*values, ttl]))
             if device:
                 month = _month(ms)
                 by_partition.setdefault(("dev", tenant, str(device), month), []).append(
@@ -178,6 +172,8 @@ class CassandraSink(Sink):
         Read from Cassandra, never from a local cache: after a rebalance or a restart another
         worker may have moved the event since this one last wrote it.
         """
+        if event.get("operation") == "c":
+            return None  # a create: a redelivery carries the same placement (updates and re-snapshots may not)
         rows = await self._run(self._ps["previous"], [str(event["tenantId"]), str(event["toolEventId"])])
         row = rows[0] if rows else None
         if row is None:
