@@ -15,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from pipelines import deadletter
 from sinks.base import Sink
+from topologies.faust_consumer import App as FaustApp
 from topologies.metrics import Metrics, create_metrics
 from topologies.outbox import Outbox, headers_of
 from topologies.topics import Topics, TopicSpec, declare
@@ -82,7 +83,7 @@ def _faust_topic(app: faust.App, spec: TopicSpec, internal: bool) -> Any:
 
 def create_topology(settings: Settings, sink: Sink, partitions: dict[str, int]) -> Topology:
     w = settings.worker
-    app = faust.App(
+    app = FaustApp(
         w.app_id,
         broker=[f"kafka://{server}" for server in settings.kafka.bootstrap_servers.split(",")],
         store=w.store,
