@@ -92,6 +92,9 @@ def create_topology(settings: Settings, sink: Sink, partitions: dict[str, int]) 
         topic_replication_factor=settings.topics.replication,
         broker_commit_interval=w.commit_interval,
         consumer_auto_offset_reset=w.auto_offset_reset,
+        consumer_group_instance_id=w.instance_id,
+        broker_session_timeout=w.session_timeout,
+        broker_heartbeat_interval=min(3.0, w.session_timeout / 3),
         producer_acks=-1,
         # Agents queue a batch of sends and then await them all: lingering lets one produce request
         # carry many records instead of one socket write per record.

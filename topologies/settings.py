@@ -26,4 +26,17 @@ class WorkerSettings(BaseModel):
     auto_offset_reset: str = Field(
         "earliest", description="Where a new consumer group starts: earliest (everything) or latest."
     )
+    session_timeout: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds without a heartbeat before the broker drops a worker and hands its partitions to "
+        "the others (Faust's default is 60). A crashed worker's partitions wait this long unless it comes back "
+        "with the same instance_id.",
+    )
+    instance_id: str | None = Field(
+        None,
+        description="Static group membership (KIP-345): unique per worker, stable across its restarts (a pod "
+        "name, a host name). A worker that restarts within session_timeout gets its partitions back at once, "
+        "with no rebalance. Unset: dynamic membership.",
+    )
     store: str = Field("memory://", description="Faust table store (memory:// rebuilds from changelogs).")

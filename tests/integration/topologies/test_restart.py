@@ -1,0 +1,71 @@
+"""Restarting a crashed worker that has a static group instance id (KIP-345): it takes its partitions back
+in the same group generation, without waiting out the dead member's session or rebalancing."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import orjson
+import pytest
+
+from infra.health import wait_until
+from openframe_stream.settings import Settings
+from tests.integration.topologies.harness import Pipeline, days_ago, new_pipeline
+from tests.integration.topologies.test_pipeline import example
+from topologies.provision import ensure_topics
+
+JOINED = re.compile(r"Joined group '[^']+' \(generation (\d+)\)")
+
+
+def _generations(pipeline: Pipeline) -> list[int]:
+    return [int(g) for g in JOINED.findall(pipeline.log_path.read_text(errors="replace"))]
+
+
+def _send(pipeline: Pipeline, start: int, stop: int, base: int) -> None:
+    template = example("agent-script-result.nats.json")["payload"]
+    for i in range(start, stop):
+        value = dict(template, executionId=f"static-{i}", eventTimestamp=base + i)
+        pipeline.send(pipeline.topics.agent_results.name, orjson.dumps(value), "m-8f2c41",
+                      {"message-type": "SCRIPT_EXECUTED"})
+    pipeline.flush()
+
+
+def _stored(pipeline: Pipeline, day: str) -> int:
+    ks = pipeline.settings.cassandra.keyspace
+    try:
+        rows = pipeline.session().execute(
+            f"SELECT COUNT(*) FROM {ks}.events_by_day WHERE tenant_id = 'oss' AND ingest_day = %s", (day,), timeout=30,
+        )
+    except Exception:  # noqa: BLE001 - the worker has not created the keyspace yet
+        return 0
+    return int(rows.one()[0])
+
+
+@pytest.fixture
+def static_pipeline(live_stack: Settings, tmp_path: Path) -> Pipeline:
+    p = new_pipeline(tmp_path, OFS_WORKER__INSTANCE_ID="worker-a")
+    ensure_topics(live_stack.kafka.bootstrap_servers, p.topics, 1)
+    return p
+
+
+def test_a_static_member_resumes_after_kill_9_without_a_rebalance(static_pipeline: Pipeline) -> None:
+    p = static_pipeline
+    day = days_ago(40)
+    base, ingest_day = int(day.timestamp() * 1000), day.strftime("%Y-%m-%d")
+    try:
+        p.start()
+        _send(p, 0, 200, base)
+        wait_until(lambda: _stored(p, ingest_day) == 200, timeout=60, what="first events stored")
+        before = _generations(p)
+        assert before, "the worker never logged joining its group"
+        p.kill()
+        _send(p, 200, 400, base)  # arrives while the worker is dead
+        p.start()
+        wait_until(lambda: _stored(p, ingest_day) >= 400, timeout=60, what="events sent while it was dead")
+        assert _stored(p, ingest_day) == 400
+        after = _generations(p)[len(before):]
+        # A dynamic member would join generation before[-1] + 1 once the dead one's session expired.
+        assert after == [before[-1]], (before, after)
+    finally:
+        p.cleanup()
