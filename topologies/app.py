@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pipelines import deadletter
 from sinks.base import Sink
 from topologies.faust_consumer import App as FaustApp
+from topologies.faust_recovery import SeekFirstTableManager
 from topologies.metrics import Metrics, create_metrics
 from topologies.outbox import Outbox, headers_of
 from topologies.topics import Topics, TopicSpec, declare
@@ -106,6 +107,7 @@ def create_topology(settings: Settings, sink: Sink, partitions: dict[str, int]) 
         web_port=w.web_port,
         web_in_thread=False,
         table_standby_replicas=0,
+        TableManager=SeekFirstTableManager,
     )
     specs = declare(settings.topics)
     topology = Topology(
