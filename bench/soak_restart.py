@@ -25,7 +25,6 @@ import orjson
 
 from tests.integration.topologies.harness import Pipeline, days_ago, new_pipeline
 from tests.integration.topologies.test_pipeline import example
-from topologies.lag import measure
 from topologies.provision import ensure_topics
 
 
@@ -66,19 +65,7 @@ def _one(log_dir: Path, events: int, kill_at: float, while_dead: int, static: bo
         p.flush()
 
     def stored() -> int:
-        try:
-            rows = p.session().execute(
-                f"SELECT COUNT(*) FROM {s.cassandra.keyspace}.events_by_day WHERE tenant_id = 'oss' "
-                "AND ingest_day = %s", (ingest_day,), timeout=60,
-            )
-        except Exception:  # noqa: BLE001 - keyspace not created yet
-            return 0
-        return int(rows.one()[0])
-
-    def uncommitted() -> list[str]:
-        rows = measure(s.kafka.bootstrap_servers, [s.worker.app_id])
-        return [f"{r.topic}[{r.partition}]={r.messages}" for r in rows
-                if r.messages and r.topic.startswith(s.topics.prefix)]
+        return p.stored_on(ingest_day)
 
     total = events + while_dead
     try:
@@ -90,9 +77,9 @@ def _one(log_dir: Path, events: int, kill_at: float, while_dead: int, static: bo
         send(events, total)
         restarted = time.monotonic()
         p.start()
-        done = _poll(lambda: stored() >= total and not uncommitted(), timeout)
+        done = _poll(lambda: stored() >= total and not p.uncommitted(), timeout)
         restart_s = None if done is None else time.monotonic() - restarted
-        count, lag = stored(), uncommitted()
+        count, lag = stored(), p.uncommitted()
         return Run(done is not None and count == total, first_s, restart_s, count, total, lag)
     finally:
         p.cleanup()

@@ -148,6 +148,28 @@ class Pipeline:
         except Exception:  # noqa: BLE001 - the keyspace may not exist yet
             return None
 
+    def stored_on(self, ingest_day: str, tenant: str = "oss") -> int:
+        """Events in Cassandra for one tenant and ingest day; 0 before the worker created the keyspace."""
+        from cassandra import InvalidRequest
+
+        try:
+            rows = self.session().execute(
+                f"SELECT COUNT(*) FROM {self.settings.cassandra.keyspace}.events_by_day "
+                "WHERE tenant_id = %s AND ingest_day = %s", (tenant, ingest_day), timeout=60,
+            )
+        except InvalidRequest:
+            return 0
+        return int(rows.one()[0])
+
+    def uncommitted(self) -> list[str]:
+        """`topic[partition]=messages` for each partition of this pipeline's topics its group has not committed."""
+        from topologies.lag import measure
+
+        s = self.settings
+        rows = measure(s.kafka.bootstrap_servers, [s.worker.app_id])
+        return [f"{r.topic}[{r.partition}]={r.messages}" for r in rows
+                if r.messages and r.topic.startswith(s.topics.prefix)]
+
     def pinot(self, sql: str) -> list[Any]:
         from pinotdb import connect
 

@@ -176,20 +176,11 @@ def test_kill_9_mid_stream_loses_nothing_and_duplicates_nothing(pipeline: Pipeli
         if i % 5000 == 0:
             pipeline.producer.poll(0)
     pipeline.flush()
-    ks, table = pipeline.settings.cassandra.keyspace, pipeline.settings.pinot_sink.table
+    table = pipeline.settings.pinot_sink.table
     ingest_day = day.strftime("%Y-%m-%d")
 
     def stored() -> int:
-        from cassandra import InvalidRequest
-
-        try:
-            rows = pipeline.session().execute(
-                f"SELECT COUNT(*) FROM {ks}.events_by_day WHERE tenant_id = 'oss' AND ingest_day = %s",
-                (ingest_day,), timeout=60,
-            )
-        except InvalidRequest:  # the worker has not created the keyspace yet
-            return 0
-        return int(rows.one()[0])
+        return pipeline.stored_on(ingest_day)
 
     wait_until(lambda: stored() >= n // 5, timeout=120, what="a fifth of the events stored")
     pipeline.kill()
@@ -198,17 +189,9 @@ def test_kill_9_mid_stream_loses_nothing_and_duplicates_nothing(pipeline: Pipeli
     wait_until(lambda: stored() >= n, timeout=300, what="all events stored after restart")
     assert stored() == n
 
-    def uncommitted() -> list[str]:
-        from topologies.lag import measure
-
-        s = pipeline.settings
-        rows = measure(s.kafka.bootstrap_servers, [s.worker.app_id])
-        return [f"{r.topic}[{r.partition}]: {r.messages}" for r in rows
-                if r.messages and r.topic.startswith(s.topics.prefix)]
-
     # Every record the restarted worker was handed is acked: its offsets commit through to the end
     # (a record dropped in the rebalance would hold its partition's commit back for good).
-    wait_until(lambda: not uncommitted(), timeout=60, what="every offset committed after the restart")
+    wait_until(lambda: not pipeline.uncommitted(), timeout=60, what="every offset committed after the restart")
     wait_until(lambda: pipeline.pinot(f"SELECT COUNT(*) FROM {table} WHERE ingestDay = '{ingest_day}'") == [[n]],
                timeout=180, what="pinot count")
     assert pipeline.pinot(

@@ -31,17 +31,6 @@ def _send(pipeline: Pipeline, start: int, stop: int, base: int) -> None:
     pipeline.flush()
 
 
-def _stored(pipeline: Pipeline, day: str) -> int:
-    ks = pipeline.settings.cassandra.keyspace
-    try:
-        rows = pipeline.session().execute(
-            f"SELECT COUNT(*) FROM {ks}.events_by_day WHERE tenant_id = 'oss' AND ingest_day = %s", (day,), timeout=30,
-        )
-    except Exception:  # noqa: BLE001 - the worker has not created the keyspace yet
-        return 0
-    return int(rows.one()[0])
-
-
 @pytest.fixture
 def static_pipeline(live_stack: Settings, tmp_path: Path) -> Pipeline:
     p = new_pipeline(tmp_path, OFS_WORKER__INSTANCE_ID="worker-a")
@@ -56,14 +45,14 @@ def test_a_static_member_resumes_after_kill_9_without_a_rebalance(static_pipelin
     try:
         p.start()
         _send(p, 0, 200, base)
-        wait_until(lambda: _stored(p, ingest_day) == 200, timeout=60, what="first events stored")
+        wait_until(lambda: p.stored_on(ingest_day) == 200, timeout=60, what="first events stored")
         before = _generations(p)
         assert before, "the worker never logged joining its group"
         p.kill()
         _send(p, 200, 400, base)  # arrives while the worker is dead
         p.start()
-        wait_until(lambda: _stored(p, ingest_day) >= 400, timeout=60, what="events sent while it was dead")
-        assert _stored(p, ingest_day) == 400
+        wait_until(lambda: p.stored_on(ingest_day) >= 400, timeout=60, what="events sent while it was dead")
+        assert p.stored_on(ingest_day) == 400
         after = _generations(p)[len(before):]
         # A dynamic member would join generation before[-1] + 1 once the dead one's session expired.
         assert after == [before[-1]], (before, after)
