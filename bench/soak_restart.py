@@ -21,10 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import orjson
-
 from tests.integration.topologies.harness import Pipeline, days_ago, new_pipeline
-from tests.integration.topologies.test_pipeline import example
 from topologies.provision import ensure_topics
 
 
@@ -54,32 +51,19 @@ def _one(log_dir: Path, events: int, kill_at: float, while_dead: int, static: bo
     ensure_topics(s.kafka.bootstrap_servers, p.topics, 1)
     day = days_ago(50)
     base, ingest_day = int(day.timestamp() * 1000), day.strftime("%Y-%m-%d")
-    template = example("agent-script-result.nats.json")["payload"]
-
-    def send(start: int, stop: int) -> None:
-        for i in range(start, stop):
-            value = dict(template, executionId=f"soak-{i}", machineId=f"m-{i % 50}", eventTimestamp=base + i)
-            p.send(p.topics.agent_results.name, orjson.dumps(value), f"m-{i % 50}", {"message-type": "SCRIPT_EXECUTED"})
-            if i % 5000 == 0:
-                p.producer.poll(0)
-        p.flush()
-
-    def stored() -> int:
-        return p.stored_on(ingest_day)
-
     total = events + while_dead
     try:
         p.start()
-        send(0, events)
-        first = _poll(lambda: stored() >= int(events * kill_at), timeout)
+        p.send_agent_results("soak", 0, events, base, machines=50)
+        first = _poll(lambda: p.stored_on(ingest_day) >= int(events * kill_at), timeout)
         first_s = first if first is not None else timeout
         p.kill()
-        send(events, total)
+        p.send_agent_results("soak", events, total, base, machines=50)
         restarted = time.monotonic()
         p.start()
-        done = _poll(lambda: stored() >= total and not p.uncommitted(), timeout)
+        done = _poll(lambda: p.stored_on(ingest_day) >= total and not p.uncommitted(), timeout)
         restart_s = None if done is None else time.monotonic() - restarted
-        count, lag = stored(), p.uncommitted()
+        count, lag = p.stored_on(ingest_day), p.uncommitted()
         return Run(done is not None and count == total, first_s, restart_s, count, total, lag)
     finally:
         p.cleanup()

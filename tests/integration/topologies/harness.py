@@ -22,6 +22,7 @@ from confluent_kafka import Producer
 from infra.health import http_ok, wait_until
 from openframe_stream.settings import Settings
 from pipelines.records import Mapped, RawRecord
+from tests.fixtures.mapper_cases.common import example
 from topologies.topics import Topics, declare
 
 REPO = Path(__file__).resolve().parents[3]
@@ -109,6 +110,20 @@ class Pipeline:
              headers: dict[str, str] | None = None) -> None:
         payload = orjson.dumps(value) if isinstance(value, dict) else value
         self.producer.produce(topic, key=key, value=payload, headers=list((headers or {}).items()))
+
+    def send_agent_results(self, tag: str, start: int, stop: int, base_ms: int, machines: int = 0) -> None:
+        """Script results `<tag>-<i>` for i in [start, stop), event time `base_ms + i`, then flush.
+
+        With `machines`, they spread over machines m-0..m-<machines - 1> (unknown to the reference data),
+        keyed by machine; without, they all come from the example's machine."""
+        template = example("agent-script-result.nats.json")["payload"]
+        for i in range(start, stop):
+            machine = f"m-{i % machines}" if machines else template["machineId"]
+            value = dict(template, executionId=f"{tag}-{i}", machineId=machine, eventTimestamp=base_ms + i)
+            self.send(self.topics.agent_results.name, orjson.dumps(value), machine, {"message-type": "SCRIPT_EXECUTED"})
+            if i % 5000 == 0:
+                self.producer.poll(0)
+        self.flush()
 
     def flush(self) -> None:
         assert self.producer.flush(60) == 0

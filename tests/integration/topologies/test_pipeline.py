@@ -5,20 +5,10 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
-
-import orjson
 
 from infra.health import wait_until
+from tests.fixtures.mapper_cases.common import example
 from tests.integration.topologies.harness import Pipeline, days_ago, expected_event
-
-EXAMPLES = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "examples"
-if not EXAMPLES.exists():  # CI clones the project beside shared/
-    EXAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "examples"
-
-
-def example(name: str) -> dict:
-    return json.loads((EXAMPLES / name).read_text())
 
 
 def test_tool_records_become_enriched_events_in_cassandra_and_pinot(pipeline: Pipeline) -> None:
@@ -165,17 +155,10 @@ def test_dlq_replay_reinjects_the_original_bytes_into_the_source_topic(pipeline:
 
 
 def test_kill_9_mid_stream_loses_nothing_and_duplicates_nothing(pipeline: Pipeline) -> None:
-    t = pipeline.topics
     n = 20_000
     day = days_ago(30)  # a day no other test writes to (the shared examples are from 2026-11-20)
     base = int(day.timestamp() * 1000)
-    template = example("agent-script-result.nats.json")["payload"]
-    for i in range(n):
-        value = dict(template, executionId=f"kill-{i}", machineId=f"m-{i % 50}", eventTimestamp=base + i)
-        pipeline.send(t.agent_results.name, orjson.dumps(value), f"m-{i % 50}", {"message-type": "SCRIPT_EXECUTED"})
-        if i % 5000 == 0:
-            pipeline.producer.poll(0)
-    pipeline.flush()
+    pipeline.send_agent_results("kill", 0, n, base, machines=50)
     table = pipeline.settings.pinot_sink.table
     ingest_day = day.strftime("%Y-%m-%d")
 
@@ -208,7 +191,6 @@ def test_a_cassandra_outage_applies_backpressure_and_the_worker_catches_up(pipel
     day = days_ago(31)
     base = int(day.timestamp() * 1000)
     n = 500
-    template = example("agent-script-result.nats.json")["payload"]
 
     def committed_enriched() -> int:
         rows = measure(settings.kafka.bootstrap_servers, [settings.worker.app_id])
@@ -223,10 +205,7 @@ def test_a_cassandra_outage_applies_backpressure_and_the_worker_catches_up(pipel
     committed_before = committed_enriched()
     assert stack.down(settings, ["cassandra"]) == ["cassandra"]
     try:
-        for i in range(n):
-            value = dict(template, executionId=f"outage-{i}", eventTimestamp=base + i)
-            pipeline.send(t.agent_results.name, orjson.dumps(value), "m-8f2c41", {"message-type": "SCRIPT_EXECUTED"})
-        pipeline.flush()
+        pipeline.send_agent_results("outage", 0, n, base)
         # Upstream stages go on; the sink holds its offsets while Cassandra is away.
         wait_until(lambda: pipeline.metric("openframe_records_out_total", stage="enrich") >= enriched_before + n,
                    timeout=60, what="events enriched during the outage")

@@ -6,13 +6,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import orjson
 import pytest
 
 from infra.health import wait_until
 from openframe_stream.settings import Settings
 from tests.integration.topologies.harness import Pipeline, days_ago, new_pipeline
-from tests.integration.topologies.test_pipeline import example
 from topologies.provision import ensure_topics
 
 JOINED = re.compile(r"Joined group '[^']+' \(generation (\d+)\)")
@@ -20,15 +18,6 @@ JOINED = re.compile(r"Joined group '[^']+' \(generation (\d+)\)")
 
 def _generations(pipeline: Pipeline) -> list[int]:
     return [int(g) for g in JOINED.findall(pipeline.log_path.read_text(errors="replace"))]
-
-
-def _send(pipeline: Pipeline, start: int, stop: int, base: int) -> None:
-    template = example("agent-script-result.nats.json")["payload"]
-    for i in range(start, stop):
-        value = dict(template, executionId=f"static-{i}", eventTimestamp=base + i)
-        pipeline.send(pipeline.topics.agent_results.name, orjson.dumps(value), "m-8f2c41",
-                      {"message-type": "SCRIPT_EXECUTED"})
-    pipeline.flush()
 
 
 @pytest.fixture
@@ -44,12 +33,12 @@ def test_a_static_member_resumes_after_kill_9_without_a_rebalance(static_pipelin
     base, ingest_day = int(day.timestamp() * 1000), day.strftime("%Y-%m-%d")
     try:
         p.start()
-        _send(p, 0, 200, base)
+        p.send_agent_results("static", 0, 200, base)
         wait_until(lambda: p.stored_on(ingest_day) == 200, timeout=60, what="first events stored")
         before = _generations(p)
         assert before, "the worker never logged joining its group"
         p.kill()
-        _send(p, 200, 400, base)  # arrives while the worker is dead
+        p.send_agent_results("static", 200, 400, base)  # arrives while the worker is dead
         p.start()
         wait_until(lambda: p.stored_on(ingest_day) >= 400, timeout=60, what="events sent while it was dead")
         assert p.stored_on(ingest_day) == 400
