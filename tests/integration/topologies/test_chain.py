@@ -179,15 +179,20 @@ def test_tool_changes_flow_through_cdc_nats_and_kafka_to_both_stores(chain: tupl
         row = p.row(event_id)
         assert row.event_type == event_type, (event_id, row.event_type)
         assert row.organization_name == f"Org {tag}" and row.hostname == f"HOST-{tag}"
-    updated = p.row(tool_event_id("tactical", "logs_auditlog", str(login)))
-    assert updated.summary == "tech1 logged in (MFA)"  # the update replaced the row
+    # The insert enriched first; its UPDATE is a later CDC record and may still be on its way.
+    login_id = tool_event_id("tactical", "logs_auditlog", str(login))
+    wait_until(lambda: p.row(login_id).summary == "tech1 logged in (MFA)", timeout=60, what="the update applied",
+               interval=0.5)
+    assert p.row(login_id).summary == "tech1 logged in (MFA)"  # the update replaced the row
     visible = list(expected)
     ids = ", ".join(f"'{i}'" for i in visible)
     table = s.pinot_sink.table
     wait_until(lambda: p.pinot(f"SELECT COUNT(*) FROM {table} WHERE toolEventId IN ({ids}) "
                                f"AND organizationName = 'Org {tag}'") == [[len(visible)]],
                timeout=120, what="every event enriched in Pinot", interval=1.0)
-    rows = p.pinot(f"SELECT eventType FROM {table} WHERE toolEventId = "
-                   f"'{tool_event_id('fleet', 'policy_membership', f'{policy}_{host_id}')}'")
-    assert rows == [["POLICY_VIOLATION"]]  # upserted: one row, the latest version
+    flip = (f"SELECT eventType FROM {table} WHERE toolEventId = "
+            f"'{tool_event_id('fleet', 'policy_membership', f'{policy}_{host_id}')}'")
+    wait_until(lambda: p.pinot(flip) == [["POLICY_VIOLATION"]], timeout=60, what="the policy flip upserted",
+               interval=0.5)
+    assert p.pinot(flip) == [["POLICY_VIOLATION"]]  # upserted: one row, the latest version
     assert Path(p.log_path).exists()
