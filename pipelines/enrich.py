@@ -6,7 +6,7 @@ is made per event and tests pass dicts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -115,3 +115,52 @@ def storage_form(event: Mapping[str, Any]) -> dict[str, Any]:
     if details is not None and not isinstance(details, str):
         out["details"] = orjson.dumps(details).decode()
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class RetryResult:
+    emit: list[tuple[str, dict[str, Any]]]  # (pending key, the event now enriched in full)
+    remove: list[str]  # pending keys to delete: the emitted, the expired and the overflow
+
+
+def pending_key(stream_key: str, tool_event_id: str) -> str:
+    """One small pending entry per missed event: a write never re-serializes an agent's backlog."""
+    return f"{stream_key}\x00{tool_event_id}"
+
+
+def retry_due(
+    entries: Iterable[tuple[str, Mapping[str, Any]]],
+    lookups: Lookups,
+    settings: EnrichSettings,
+    tenant_id: str,
+    now_ms: int,
+) -> RetryResult:
+    """Missed events whose reference rows have arrived are re-enriched; expired ones and those past the
+    per-agent cap are dropped. One probe per agent: its events share the agent's device and organization."""
+    window_ms = settings.reenrich_window_minutes * 60_000
+    by_agent: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
+    for key, entry in entries:
+        if entry is not None:
+            by_agent.setdefault(key.split("\x00", 1)[0], []).append((key, entry))
+    emit: list[tuple[str, dict[str, Any]]] = []
+    remove: list[str] = []
+    for waiting in by_agent.values():
+        waiting.sort(key=lambda item: item[1]["since"])
+        overflow = max(0, len(waiting) - settings.max_pending_per_agent)
+        live: list[tuple[str, Mapping[str, Any]]] = []
+        for index, (key, entry) in enumerate(waiting):
+            if index < overflow or now_ms - entry["since"] > window_ms:
+                remove.append(key)
+            else:
+                live.append((key, entry))
+        if not live:
+            continue
+        probe = enrich(live[0][1]["event"], lookups, settings, tenant_id)
+        if not (isinstance(probe, Enriched) and probe.complete):
+            continue
+        for key, entry in live:
+            result = enrich(entry["event"], lookups, settings, tenant_id)
+            if isinstance(result, Enriched) and result.complete:
+                emit.append((key, result.event))
+                remove.append(key)
+    return RetryResult(emit, remove)

@@ -5,14 +5,18 @@ late: an activity waits at most `join_wait_seconds` for its host row, then goes 
 host row arriving later (within `late_window_minutes`) re-emits the activity with the same
 toolEventId and the host, so every sink corrects itself by upsert.
 
-Pure state transitions over JSON-able dicts: the topology keeps the state in a Faust table.
+Pure state transitions over JSON-able dicts: the topology keeps the state in a Faust table. The
+batch step (`join_batch`) and the timed step (`join_due`) decide, for records the caller treats as
+opaque handles, what to emit, what to ack, what to store and what to keep holding; the caller does
+the I/O. An activity held for its host is not acked, so a crash redelivers it instead of losing it.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
-from typing import Any, TypedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypedDict, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -119,3 +123,118 @@ def on_wait_over(state: JoinState) -> tuple[JoinState, Emit | None]:
 
 def expired(state: JoinState, now_ms: int, settings: FleetJoinSettings) -> bool:
     return now_ms - state.get("touchedAt", 0) > settings.late_window_minutes * 60_000
+
+
+R = TypeVar("R")  # the caller's record handle: opaque here
+Kind = Literal["activity", "host"]
+
+
+@dataclass(frozen=True, slots=True)
+class Held(Generic[R]):
+    """An activity waiting for its host row: not acked, not emitted yet."""
+
+    record: R
+    since_ms: int
+    partition: int
+    value: dict[str, Any]  # the activity record value, emitted as it is if its join state is gone
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming(Generic[R]):
+    kind: Kind
+    record: R
+    partition: int
+    value: dict[str, Any] | None  # the decoded record value; None when it is not a JSON object
+
+
+@dataclass
+class JoinResult(Generic[R]):
+    emit: list[tuple[R, dict[str, Any]]] = field(default_factory=list)  # (source record, activity value)
+    passthrough: list[R] = field(default_factory=list)  # to normalize as they are (deletes, non-JSON)
+    ack: list[R] = field(default_factory=list)
+    store: dict[str, JoinState] = field(default_factory=dict)  # table writes; state["partition"] says where
+    held: dict[str, Held[R]] = field(default_factory=dict)  # the held activities after this step
+    skipped: int = 0  # host rows without both ids
+
+
+def _is_delete(value: Mapping[str, Any]) -> bool:
+    body = _body(dict(value))
+    return body.get("op") == "d"
+
+
+def join_batch(
+    items: Sequence[Incoming[R]],
+    state: Callable[[str], JoinState | None],
+    held: Mapping[str, Held[R]],
+    now_ms: int,
+) -> JoinResult[R]:
+    """One batch of activity and host rows, in order. `state` reads the table; nothing is mutated."""
+    out: JoinResult[R] = JoinResult(held=dict(held))
+
+    def current(aid: str) -> JoinState | None:
+        return out.store[aid] if aid in out.store else state(aid)
+
+    for item in items:
+        value, record = item.value, item.record
+        if value is None:  # not JSON: normalization dead-letters or skips it as usual
+            out.passthrough.append(record)
+            out.ack.append(record)
+            continue
+        if item.kind == "host":
+            out.ack.append(record)
+            link = host_link(value)
+            if link is None:
+                out.skipped += 1
+                continue
+            aid, host = link
+            new, emission = on_host(current(aid), host, now_ms)
+            new["partition"] = item.partition
+            out.store[aid] = new
+            waiting = out.held.pop(aid, None)
+            if emission is not None:
+                out.emit.append((waiting.record if waiting else record, emission.value))
+            if waiting is not None:
+                out.ack.append(waiting.record)
+            continue
+        activity = activity_id(value)
+        if activity is None or _is_delete(value):
+            out.passthrough.append(record)
+            out.ack.append(record)
+            continue
+        new, emission = on_activity(current(activity), value, now_ms)
+        new["partition"] = item.partition
+        out.store[activity] = new
+        if emission is None:
+            replaced = out.held.get(activity)
+            if replaced is not None:  # a redelivery or an update while waiting: keep the newest
+                out.ack.append(replaced.record)
+            out.held[activity] = Held(record, now_ms, item.partition, value)
+            continue
+        out.emit.append((record, emission.value))
+        out.ack.append(record)
+    return out
+
+
+def join_due(
+    state: Callable[[str], JoinState | None],
+    held: Mapping[str, Held[R]],
+    now_ms: int,
+    settings: FleetJoinSettings,
+) -> JoinResult[R]:
+    """Held activities whose wait is over go out without a host (a late host row re-emits them)."""
+    out: JoinResult[R] = JoinResult(held=dict(held))
+    wait_ms = settings.join_wait_seconds * 1000
+    for aid, waiting in held.items():
+        if now_ms - waiting.since_ms < wait_ms:
+            continue
+        del out.held[aid]
+        out.ack.append(waiting.record)
+        current = state(aid)
+        if current is None:  # never lose a held activity, even without its join state
+            out.emit.append((waiting.record, waiting.value))
+            continue
+        new, emission = on_wait_over(current)
+        if emission is not None:
+            out.store[aid] = new
+            out.emit.append((waiting.record, emission.value))
+    return out

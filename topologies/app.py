@@ -1,24 +1,24 @@
-"""`create_topology(settings)`: the Faust app, its topics, tables and agents, wired once.
+"""`create_topology(settings)`: the Faust app, its tables and the stages, wired once.
 
-Agents are thin I/O shells: they take batches, call the pure functions in `pipelines/`, hand every
-output to an `Outbox`, and ack their input only after the outbox has it delivered (or dead-lettered).
+Stages are thin: the shell (`topologies.shell`) hands them whole batches, they call the pure
+functions in `pipelines/` and queue every output in an `Outbox`, and the shell acks their input only
+after the outbox has it delivered (or dead-lettered).
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from pipelines import deadletter
 from sinks.base import Sink
-from topologies.faust_consumer import App as FaustApp
-from topologies.faust_recovery import SeekFirstTableManager
+from topologies.faust_ext.consumer import App as FaustApp
+from topologies.faust_ext.recovery import SeekFirstTableManager
 from topologies.metrics import Metrics, create_metrics
-from topologies.outbox import Outbox, headers_of
+from topologies.producer import Sender
+from topologies.shell import DeadLetters, Shell
 from topologies.topics import Topics, TopicSpec, declare
 
 if TYPE_CHECKING:
@@ -33,58 +33,17 @@ class Topology:
     metrics: Metrics
     sink: Sink
     partitions: dict[str, int]  # topic name -> partition count in the cluster
-    topics: dict[str, Any] = field(default_factory=dict)  # attribute name in Topics -> faust topic
-
-    def topic(self, name: str) -> Any:
-        return self.topics[name]
-
-    def source(self, *names: str) -> Any:
-        """One Faust source over `names`, records as raw bytes (the agents decode them themselves)."""
-        return self.app.topic(*names, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+    shell: Shell
+    dead_letters: DeadLetters
 
     def partitions_of(self, spec: TopicSpec) -> int:
         """A table must have as many partitions as the topic it is built from (Faust checks)."""
         return self.partitions.get(spec.name, spec.partitions)
 
-    def outbox(self) -> Outbox:
-        return Outbox(backoff_max=self.settings.worker.retry_backoff_max)
 
-    def dead_letter(self, outbox: Outbox, event: Any, stage: str, reason: str, detail: str, component: str) -> None:
-        """Queue the original record of `event` for the dead-letter topic, with why it failed."""
-        message = event.message
-        headers = headers_of(message)
-        value = deadletter.build(
-            stage=stage,
-            reason=reason,
-            detail=detail,
-            topic=message.topic,
-            partition=message.partition,
-            offset=message.offset,
-            key=message.key,
-            value=message.value,
-            headers=headers,
-            failed_at_ms=int(time.time() * 1000),
-            component=component,
-        )
-        outbox.add(self.topic("dead_letter"), message.key, value, {"dlq-stage": stage, "dlq-reason": reason})
-        self.metrics.dead_letters.labels(stage, reason).inc()
-
-
-def _faust_topic(app: faust.App, spec: TopicSpec, internal: bool) -> Any:
-    return app.topic(
-        spec.name,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-        partitions=spec.partitions if internal else None,
-        internal=internal,
-    )
-
-
-def create_topology(settings: Settings, sink: Sink, partitions: dict[str, int]) -> Topology:
+def create_app(settings: Settings) -> FaustApp:
     w = settings.worker
-    app = FaustApp(
+    return FaustApp(
         w.app_id,
         broker=[f"kafka://{server}" for server in settings.kafka.bootstrap_servers.split(",")],
         store=w.store,
@@ -96,9 +55,8 @@ def create_topology(settings: Settings, sink: Sink, partitions: dict[str, int]) 
         consumer_group_instance_id=w.instance_id,
         broker_session_timeout=w.session_timeout,
         broker_heartbeat_interval=min(3.0, w.session_timeout / 3),
+        # Faust's producer only writes table changelogs now; the stages send through librdkafka.
         producer_acks=-1,
-        # Agents queue a batch of sends and then await them all: lingering lets one produce request
-        # carry many records instead of one socket write per record.
         producer_linger=w.producer_linger,
         producer_max_batch_size=w.producer_batch_bytes,
         stream_wait_empty=False,
@@ -109,21 +67,29 @@ def create_topology(settings: Settings, sink: Sink, partitions: dict[str, int]) 
         table_standby_replicas=0,
         TableManager=SeekFirstTableManager,
     )
+
+
+def create_topology(settings: Settings, sink: Sink, partitions: dict[str, int], sender: Sender) -> Topology:
+    """The app and every stage of `settings.worker.stages`, wired once."""
+    app = create_app(settings)
     specs = declare(settings.topics)
-    topology = Topology(
-        settings=settings, app=app, specs=specs, metrics=create_metrics(), sink=sink, partitions=partitions
-    )
-    for name in specs.__dataclass_fields__:
-        spec: TopicSpec = getattr(specs, name)
-        # We provision every topic ourselves before start (topologies.provision); Faust must not alter them.
-        topology.topics[name] = _faust_topic(app, spec, internal=False)
+    metrics = create_metrics()
+    dead_letters = DeadLetters(specs.dead_letter.name, metrics)
+    shell = Shell(app, sender, metrics, settings.worker, dead_letters)
+    topology = Topology(settings=settings, app=app, specs=specs, metrics=metrics, sink=sink,
+                        partitions=partitions, shell=shell, dead_letters=dead_letters)
 
     from topologies import enrich_agent, fleet_join_agent, normalize_agent, sink_agent
 
-    normalize_agent.register(topology)
-    fleet_join_agent.register(topology)
-    enrich_agent.register(topology)
-    sink_agent.register(topology)
+    builders = {
+        "normalize": normalize_agent.stages,
+        "fleet-join": fleet_join_agent.stages,
+        "enrich": enrich_agent.stages,
+        "sink": sink_agent.stages,
+    }
+    for name in settings.worker.stages:
+        for stage in builders[name](topology):
+            shell.add(stage)
     _register_pages(topology)
     return topology
 

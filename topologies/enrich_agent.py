@@ -1,22 +1,26 @@
-"""Enrichment as Faust agents: reference topics fill global tables; unified events are joined with
-them (no network call per event) and go to the enriched topic, keyed by toolEventId.
+"""Enrichment stages: reference topics fill global tables; unified events are joined with them (no
+network call per event) and go to the enriched topic, keyed by toolEventId.
 
 A miss is emitted at once with the device fields null, counted, and kept in the `enrich-pending`
-table (keyed like the unified topic, so co-partitioned with it). A timer checks the kept events
-against the tables; when their reference row has arrived, it marks their partition and the agent
-re-emits them enriched with the same toolEventId, so every sink corrects itself.
+table (keyed like the unified topic, so co-partitioned with it). On each tick the stage re-enriches
+the kept events whose reference rows have arrived (`pipelines.enrich.retry_due`) and re-emits them
+with the same toolEventId, so every sink corrects itself.
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from pipelines import reference
-from pipelines.enrich import Enriched, Lookups, enrich, storage_form
-from topologies.faust_compat import acting_on
+from pipelines.enrich import Enriched, Lookups, enrich, pending_key, retry_due, storage_form
+from topologies.faust_ext.tables import acting_on
+from topologies.outbox import Outbox
+from topologies.shell import Record, Stage
 
 if TYPE_CHECKING:
     from topologies.app import Topology
@@ -24,140 +28,116 @@ if TYPE_CHECKING:
 COMPONENT = "enrich"
 
 
-def register(topology: Topology) -> None:
-    app, specs, settings = topology.app, topology.specs, topology.settings
-    machines = app.GlobalTable(
-        "ref-machines", default=None, key_type=str, partitions=topology.partitions_of(specs.machines)
-    )
-    organizations = app.GlobalTable(
-        "ref-organizations", default=None, key_type=str, partitions=topology.partitions_of(specs.organizations)
-    )
-    connections = app.GlobalTable(
-        "ref-tool-connections", default=None, key_type=str, partitions=topology.partitions_of(specs.tool_connections)
-    )
-    pending = app.Table("enrich-pending", default=None, partitions=topology.partitions_of(specs.unified), key_type=str)
-    lookups = Lookups(connection=connections.get, machine=machines.get, organization=organizations.get)
+class ReferenceStage(Stage):
+    name = "reference"
+
+    def __init__(self, topology: Topology, kinds: dict[str, reference.Kind], tables: dict[str, Any]) -> None:
+        self.topology, self.kinds, self.tables = topology, kinds, tables
+        self.topics = tuple(kinds)
+
+    async def handle(self, records: Sequence[Record], out: Outbox) -> Sequence[Record]:
+        for record in records:
+            kind = self.kinds[record.topic]
+            try:
+                change = reference.parse(kind, record.key, record.value)
+            except reference.ReferenceError as exc:
+                self.topology.dead_letters.add(out, record, "reference", exc.reason, exc.detail, "reference-tables")
+                continue
+            table = self.tables[kind]
+            with acting_on(record.topic, record.partition):
+                if change.row is None:
+                    table.pop(change.key, None)
+                elif kind != "tool_connections" or reference.newer_connection(table.get(change.key), change.row):
+                    table[change.key] = change.row
+        return records
+
+
+class EnrichStage(Stage):
+    name = COMPONENT
+
+    def __init__(self, topology: Topology, lookups: Lookups, now_ms: Callable[[], int] | None = None) -> None:
+        specs, settings = topology.specs, topology.settings
+        self.topology, self.lookups = topology, lookups
+        self.unified, self.enriched = specs.unified.name, specs.enriched.name
+        self.topics = (self.unified,)
+        self.settings, self.tenant_id = settings.enrich, settings.pipeline.tenant_id
+        self.tick_seconds = settings.enrich.retry_interval_seconds
+        self.pending = topology.app.Table(
+            "enrich-pending", default=None, partitions=topology.partitions_of(specs.unified), key_type=str
+        )
+        self.now_ms = now_ms or (lambda: int(time.time() * 1000))
+
+    async def handle(self, records: Sequence[Record], out: Outbox) -> Sequence[Record]:
+        now = self.now_ms()
+        tools: Counter[str] = Counter()
+        misses: Counter[str] = Counter()
+        dead = self.topology.dead_letters
+        for record in records:
+            try:
+                unified = orjson.loads(record.value)
+            except orjson.JSONDecodeError as exc:
+                dead.add(out, record, COMPONENT, "undecodable_event", str(exc), COMPONENT)
+                continue
+            result = enrich(unified, self.lookups, self.settings, self.tenant_id)
+            if not isinstance(result, Enriched):
+                dead.add(out, record, "tenant", result.reason, result.detail, COMPONENT)
+                continue
+            tools[self._emit(out, result.event)] += 1
+            if not result.complete:
+                misses[str(unified.get("toolType"))] += 1
+                key = pending_key(bytes(record.key or b"").decode("utf-8", "replace"), unified["toolEventId"])
+                with acting_on(record.topic, record.partition):
+                    self.pending[key] = {"event": unified, "since": now, "partition": record.partition}
+        m = self.topology.metrics
+        for tool, n in tools.items():
+            m.records_out.labels(COMPONENT, tool).inc(n)
+        for tool, n in misses.items():
+            m.enrichment_misses.labels(tool).inc(n)
+        return records
+
+    async def tick(self, out: Outbox) -> Sequence[Record]:
+        entries = list(self.pending.items())
+        if not entries:
+            return ()
+        result = retry_due(entries, self.lookups, self.settings, self.tenant_id, self.now_ms())
+        partitions = {key: entry["partition"] for key, entry in entries if entry is not None}
+        for key in result.remove:
+            with acting_on(self.unified, partitions[key]):
+                self.pending.pop(key, None)
+        reenriched: Counter[str] = Counter()
+        for _, event in result.emit:
+            reenriched[self._emit(out, event)] += 1
+        for tool, n in reenriched.items():
+            self.topology.metrics.reenriched.labels(tool).inc(n)
+            self.topology.metrics.records_out.labels(COMPONENT, tool).inc(n)
+        return ()
+
+    def _emit(self, out: Outbox, enriched: dict[str, Any]) -> str:
+        event = storage_form(enriched)
+        tool = str(event.get("toolType"))
+        out.add(
+            self.enriched,
+            str(event["toolEventId"]).encode(),
+            orjson.dumps(event),
+            {"tool-type": tool, "tenant-id": str(event.get("tenantId"))},
+        )
+        return tool
+
+
+def stages(topology: Topology) -> list[Stage]:
+    app, specs = topology.app, topology.specs
+
+    def global_table(name: str, spec: Any) -> Any:
+        return app.GlobalTable(name, default=None, key_type=str, partitions=topology.partitions_of(spec))
+
+    machines = global_table("ref-machines", specs.machines)
+    organizations = global_table("ref-organizations", specs.organizations)
+    connections = global_table("ref-tool-connections", specs.tool_connections)
     kinds: dict[str, reference.Kind] = {
         specs.machines.name: "machines",
         specs.organizations.name: "organizations",
         specs.tool_connections.name: "tool_connections",
     }
     tables = {"machines": machines, "organizations": organizations, "tool_connections": connections}
-    w, e = settings.worker, settings.enrich
-    tenant_id = settings.pipeline.tenant_id
-    window_ms = e.reenrich_window_minutes * 60_000
-    retry_topic = topology.topic("enrich_retry")
-    marked: set[str] = set()
-
-    ref_source = topology.source(*kinds)
-
-    @app.agent(ref_source, name="reference-tables")
-    async def load_reference(stream: Any) -> None:
-        manual = stream.noack()
-        async for events in manual.noack_take(w.batch_size, within=w.batch_within):
-            outbox = topology.outbox()
-            for event in events:
-                message = event.message
-                kind = kinds[message.topic]
-                topology.metrics.records_in.labels("reference", message.topic).inc()
-                try:
-                    change = reference.parse(kind, message.key, message.value)
-                except reference.ReferenceError as exc:
-                    topology.dead_letter(outbox, event, "reference", exc.reason, exc.detail, "reference-tables")
-                    continue
-                table = tables[kind]
-                with acting_on(event):
-                    if change.row is None:
-                        table.pop(change.key, None)
-                    elif kind != "tool_connections" or reference.newer_connection(table.get(change.key), change.row):
-                        table[change.key] = change.row
-            await outbox.deliver()
-            for event in events:
-                await manual.ack(event)
-
-    source = topology.source(specs.unified.name, specs.enrich_retry.name)
-
-    @app.agent(source, name="enrich")
-    async def enrich_events(stream: Any) -> None:
-        manual = stream.noack()
-        async for events in manual.noack_take(w.batch_size, within=w.batch_within):
-            outbox = topology.outbox()
-            now = int(time.time() * 1000)
-            for event in events:
-                message = event.message
-                if message.topic == specs.enrich_retry.name:
-                    marker = orjson.loads(message.value)
-                    marked.difference_update(marker.get("retry", []) + marker.get("drop", []))
-                    with acting_on(event):
-                        _retry(topology, outbox, pending, lookups, marker, tenant_id)
-                    continue
-                topology.metrics.records_in.labels(COMPONENT, message.topic).inc()
-                try:
-                    unified = orjson.loads(message.value)
-                except orjson.JSONDecodeError as exc:
-                    topology.dead_letter(outbox, event, COMPONENT, "undecodable_event", str(exc), COMPONENT)
-                    continue
-                result = enrich(unified, lookups, e, tenant_id)
-                if not isinstance(result, Enriched):
-                    topology.dead_letter(outbox, event, "tenant", result.reason, result.detail, COMPONENT)
-                    continue
-                _emit(topology, outbox, result.event)
-                if not result.complete:
-                    topology.metrics.enrichment_misses.labels(str(unified.get("toolType"))).inc()
-                    # One small entry per missed event: a write never re-serializes an agent's backlog.
-                    entry_key = f"{bytes(message.key or b'').decode('utf-8', 'replace')}\x00{unified['toolEventId']}"
-                    with acting_on(event):
-                        pending[entry_key] = {"event": unified, "since": now, "partition": message.partition}
-            await outbox.deliver()
-            for event in events:
-                await manual.ack(event)
-
-    @app.timer(interval=e.retry_interval_seconds)  # type: ignore[untyped-decorator]  # faust decorators are untyped
-    async def retry_misses() -> None:
-        """Group kept misses by agent; mark the partition of every agent whose row has arrived, or
-        whose entries expired or overflow the per-agent cap. Table reads only: writes need the stream."""
-        now = int(time.time() * 1000)
-        by_agent: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-        for entry_key, entry in list(pending.items()):
-            if entry is not None and entry_key not in marked:
-                by_agent.setdefault(entry_key.split("\x00", 1)[0], []).append((entry_key, entry))
-        for entries in by_agent.values():
-            entries.sort(key=lambda item: item[1]["since"])
-            overflow = max(0, len(entries) - e.max_pending_per_agent)
-            drop = [k for i, (k, v) in enumerate(entries) if i < overflow or now - v["since"] > window_ms]
-            live = [(k, v) for k, v in entries if k not in set(drop)]
-            probe = enrich(live[0][1]["event"], lookups, e, tenant_id) if live else None
-            retry = [k for k, _ in live] if isinstance(probe, Enriched) and probe.complete else []
-            if not (drop or retry):
-                continue
-            marked.update(drop + retry)
-            marker = orjson.dumps({"retry": retry, "drop": drop})
-            await retry_topic.send(key=entries[0][0].encode(), value=marker, partition=entries[0][1]["partition"])
-
-
-def _emit(topology: Topology, outbox: Any, enriched: dict[str, Any]) -> None:
-    event = storage_form(enriched)
-    outbox.add(
-        topology.topic("enriched"),
-        str(event["toolEventId"]).encode(),
-        orjson.dumps(event),
-        {"tool-type": str(event.get("toolType")), "tenant-id": str(event.get("tenantId"))},
-    )
-    topology.metrics.records_out.labels(COMPONENT, str(event.get("toolType"))).inc()
-
-
-def _retry(
-    topology: Topology, outbox: Any, pending: Any, lookups: Lookups, marker: dict[str, list[str]], tenant_id: str
-) -> None:
-    """Re-enrich the marked entries; emit those now complete, drop expired ones."""
-    for entry_key in marker.get("drop", []):
-        pending.pop(entry_key, None)
-    for entry_key in marker.get("retry", []):
-        entry = pending.get(entry_key)
-        if entry is None:
-            continue
-        result = enrich(entry["event"], lookups, topology.settings.enrich, tenant_id)
-        if isinstance(result, Enriched) and result.complete:
-            _emit(topology, outbox, result.event)
-            topology.metrics.reenriched.labels(str(result.event.get("toolType"))).inc()
-            pending.pop(entry_key, None)
+    lookups = Lookups(connection=connections.get, machine=machines.get, organization=organizations.get)
+    return [ReferenceStage(topology, kinds, tables), EnrichStage(topology, lookups)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -11,15 +13,29 @@ class WorkerSettings(BaseModel):
     app_id: str = Field("openframe-stream", description="Faust app id: the consumer group and table prefix.")
     web_host: str = Field("127.0.0.1", description="Host of the worker's web server (/metrics, /healthz).")
     web_port: int = Field(6066, description="Port of the worker's web server.")
-    batch_size: int = Field(1000, description="Most records an agent takes per batch.")
-    batch_within: float = Field(0.05, description="Seconds an agent waits to fill a batch.")
+    stages: tuple[Literal["normalize", "fleet-join", "enrich", "sink"], ...] = Field(
+        ("normalize", "fleet-join", "enrich", "sink"),
+        description="Stages this worker runs (enrich includes the reference tables). A subset runs one "
+        "stage alone, e.g. to scale it apart or to benchmark it.",
+    )
+    processes: int = Field(
+        1, ge=1, description="Worker processes `run` starts in one consumer group; partitions spread over them."
+    )
+    batch_size: int = Field(2000, gt=0, description="Most records a stage takes per batch.")
+    batch_within: float = Field(
+        0.0, ge=0, description="Seconds a stage waits to fill a batch when fewer records are queued (0: none; "
+        "at load the queue fills batches by itself, and any wait here adds to end-to-end latency)."
+    )
+    queue_records: int = Field(
+        20_000, gt=0, description="Most fetched records queued per stage; when full the fetch waits (backpressure)."
+    )
     commit_interval: float = Field(1.0, description="Seconds between offset commits of acked records.")
     retry_backoff_max: float = Field(10.0, description="Cap in seconds of the backoff between delivery retries.")
     lag_interval: float = Field(5.0, description="Seconds between consumer-lag measurements.")
     lag_groups: tuple[str, ...] = Field(
         (), description="Other consumer groups to report lag for, besides the worker's own."
     )
-    producer_linger: float = Field(0.005, description="Seconds the producer waits to fill a request.")
+    producer_linger: float = Field(0.005, description="Seconds the producers wait to fill a request.")
     producer_batch_bytes: int = Field(
         262_144, description="Most bytes per partition in one produce request (Faust's default is 16 KiB)."
     )

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from openframe_stream.errors import Transient
 from sinks.cassandra.sink import CassandraSink
 from sinks.pinot.provision import provision as provision_pinot
 from topologies.app import Topology, create_topology
 from topologies.lag import LagMonitor
+from topologies.producer import KafkaSender, producer_config
 from topologies.provision import ensure_topics
 from topologies.topics import declare
 
@@ -36,7 +37,14 @@ def prepare(settings: Settings) -> dict[str, int]:
 def build(settings: Settings, partitions: dict[str, int]) -> Topology:
     c = settings.cassandra
     sink = CassandraSink(c.hosts, c.port, c.keyspace, settings.cassandra_sink)
-    topology = create_topology(settings, sink, partitions)
+    sender = KafkaSender(producer_config(settings.kafka.bootstrap_servers, settings.worker.producer_linger))
+    topology = create_topology(settings, sink, partitions, sender)
+
+    @topology.app.on_before_shutdown.connect  # type: ignore[arg-type]  # mode types async receivers narrowly
+    async def close_sender(app: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
+        left = sender.close()
+        if left:  # unacked anyway: their records are read again after the restart
+            log.warning("%d produced record(s) were still undelivered at shutdown", left)
 
     @topology.app.task  # type: ignore[untyped-decorator]  # faust decorators are untyped
     async def connect_sink() -> None:

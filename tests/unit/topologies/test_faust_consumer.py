@@ -10,7 +10,7 @@ from typing import Any
 
 from faust.types import TP
 
-from topologies.faust_consumer import Consumer, _unread
+from topologies.faust_ext.consumer import Consumer, _unread
 
 ACTIVE = TP("t.logs.events", 0)
 PAUSED = TP("t.openframe.enriched.events", 2)

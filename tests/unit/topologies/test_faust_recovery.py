@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
 from openframe_stream.settings import Settings
-from topologies.app import create_topology
-from topologies.faust_recovery import SeekFirstRecovery
+from topologies.app import create_app
+from topologies.faust_ext.recovery import SeekFirstRecovery
 
 STREAM = ("t.openframe.enriched.events", 1)
 CHANGELOG = ("app-enrich-pending-changelog", 1)
@@ -71,8 +71,7 @@ def test_a_newer_generation_leaves_everything_paused() -> None:
 
 def test_the_worker_app_uses_it_and_the_membership_settings() -> None:
     settings = Settings.load(worker={"session_timeout": 6.0, "instance_id": "pod-3"})
-    sink = SimpleNamespace(capabilities=SimpleNamespace(max_batch=500), name="stub")
-    app = create_topology(settings, cast(Any, sink), {}).app
+    app = create_app(settings)
     assert type(app.tables.recovery) is SeekFirstRecovery
     assert app.conf.broker_session_timeout == 6.0
     assert app.conf.broker_heartbeat_interval == 2.0  # a third of the session, at most 3 s

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -12,39 +13,33 @@ from typing import Any
 import pytest
 
 from topologies.outbox import Outbox, headers_of
+from topologies.producer import DeliveryFailed, Message
 
 
 @dataclass
-class FlakyTarget:
-    """A topic whose `send` returns a future that the "broker" settles a moment later.
+class FlakySender:
+    """A producer whose "broker" fails the messages of a key listed in `failures` that many times.
 
-    Sends of a key listed in `failures` fail that many times (future errors, or `send` raising at
-    once when `raise_in_send`), then succeed. `delivered` counts confirmed records per key."""
+    `delivered` counts confirmed records per key; `records` keeps (topic, key, value, headers)."""
 
     failures: dict[bytes | None, int] = field(default_factory=dict)
-    raise_in_send: bool = False
     attempts: Counter[bytes | None] = field(default_factory=Counter)
     delivered: Counter[bytes | None] = field(default_factory=Counter)
-    records: list[tuple[bytes | None, bytes | None, Any]] = field(default_factory=list)
+    records: list[tuple[str, bytes | None, bytes | None, Any]] = field(default_factory=list)
+    calls: int = 0
 
-    async def send(self, *, key: Any = None, value: Any = None, headers: Any = None) -> asyncio.Future[Any]:
-        self.attempts[key] += 1
-        fail = self.failures.get(key, 0) >= self.attempts[key]
-        if fail and self.raise_in_send:
-            raise ConnectionError(f"send of {key!r} refused")
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-
-        def settle() -> None:
-            if fail:
-                future.set_exception(TimeoutError(f"no ack for {key!r}"))
+    async def send(self, messages: Sequence[Message]) -> None:
+        self.calls += 1
+        failed = []
+        for m in messages:
+            self.attempts[m.key] += 1
+            if self.failures.get(m.key, 0) >= self.attempts[m.key]:
+                failed.append(m)
             else:
-                self.delivered[key] += 1
-                self.records.append((key, value, headers))
-                future.set_result(("metadata", key))
-
-        loop.call_soon(settle)
-        return future
+                self.delivered[m.key] += 1
+                self.records.append((m.topic, m.key, m.value, m.headers))
+        if failed:
+            raise DeliveryFailed(failed, f"no ack for {failed[0].key!r}")
 
 
 @pytest.fixture
@@ -59,20 +54,17 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return delays
 
 
-def fill(box: Outbox, target: FlakyTarget, n: int) -> list[bytes]:
+def fill(box: Outbox, n: int) -> list[bytes]:
     keys = [f"k{i}".encode() for i in range(n)]
     for key in keys:
-        box.add(target, key, b"value-" + key, {"message-type": "x"})
+        box.add("t.unified", key, b"value-" + key, {"message-type": "x"})
     return keys
 
 
-@pytest.mark.parametrize("raise_in_send", [False, True], ids=["future-fails", "send-raises"])
-def test_failed_sends_are_retried_until_each_record_is_delivered_exactly_once(
-    sleeps: list[float], raise_in_send: bool
-) -> None:
-    target = FlakyTarget(failures={b"k1": 3, b"k3": 1}, raise_in_send=raise_in_send)
-    box = Outbox()
-    keys = fill(box, target, 5)
+def test_failed_sends_are_retried_until_each_record_is_delivered_exactly_once(sleeps: list[float]) -> None:
+    target = FlakySender(failures={b"k1": 3, b"k3": 1})
+    box = Outbox(target)
+    keys = fill(box, 5)
 
     assert asyncio.run(box.deliver()) == 5
 
@@ -83,51 +75,52 @@ def test_failed_sends_are_retried_until_each_record_is_delivered_exactly_once(
 
 
 def test_backoff_doubles_and_is_capped(sleeps: list[float]) -> None:
-    target = FlakyTarget(failures={b"k0": 7})
-    box = Outbox(backoff_max=1.0)
-    fill(box, target, 1)
+    target = FlakySender(failures={b"k0": 7})
+    box = Outbox(target, backoff_max=1.0)
+    fill(box, 1)
     asyncio.run(box.deliver())
     assert sleeps == pytest.approx([0.1, 0.2, 0.4, 0.8, 1.0, 1.0, 1.0])
     assert target.delivered == Counter({b"k0": 1})
 
 
 def test_all_succeeding_needs_no_retry(sleeps: list[float]) -> None:
-    target = FlakyTarget()
-    box = Outbox()
-    fill(box, target, 3)
+    target = FlakySender()
+    box = Outbox(target)
+    fill(box, 3)
     assert asyncio.run(box.deliver()) == 3
-    assert sleeps == [] and sum(target.attempts.values()) == 3
+    assert sleeps == [] and sum(target.attempts.values()) == 3 and target.calls == 1
 
 
 def test_records_reach_their_own_targets_with_key_value_and_encoded_headers(sleeps: list[float]) -> None:
-    unified, dead = FlakyTarget(), FlakyTarget(failures={b"bad": 1})
-    box = Outbox()
-    box.add(unified, b"a", b"1", {"message-type": "fleet.activities", "x": "é"})
-    box.add(dead, b"bad", b"2")
-    box.add(unified, None, None, None)
+    sender = FlakySender(failures={b"bad": 1})
+    box = Outbox(sender)
+    box.add("t.unified", b"a", b"1", {"message-type": "fleet.activities", "x": "é"})
+    box.add("t.dlq", b"bad", b"2", partition=3)
+    box.add("t.unified", None, None, None)
     assert len(box) == 3
     assert asyncio.run(box.deliver()) == 3
-    assert unified.records == [
-        (b"a", b"1", [("message-type", b"fleet.activities"), ("x", "é".encode())]),
-        (None, None, []),
+    assert sender.records == [
+        ("t.unified", b"a", b"1", [("message-type", b"fleet.activities"), ("x", "é".encode())]),
+        ("t.unified", None, None, []),
+        ("t.dlq", b"bad", b"2", []),  # re-sent alone after its first failure
     ]
-    assert dead.records == [(b"bad", b"2", [])]
     assert len(sleeps) == 1
 
 
 def test_empty_outbox_delivers_nothing(sleeps: list[float]) -> None:
-    assert asyncio.run(Outbox().deliver()) == 0
-    assert sleeps == []
+    sender = FlakySender()
+    assert asyncio.run(Outbox(sender).deliver()) == 0
+    assert sleeps == [] and sender.calls == 0
 
 
 def test_an_outbox_can_be_filled_again_after_delivery(sleeps: list[float]) -> None:
-    target = FlakyTarget()
-    box = Outbox()
-    fill(box, target, 2)
+    target = FlakySender()
+    box = Outbox(target)
+    fill(box, 2)
 
     async def twice() -> tuple[int, int]:
         first = await box.deliver()
-        box.add(target, b"again", b"v")
+        box.add("t.unified", b"again", b"v")
         return first, await box.deliver()
 
     assert asyncio.run(twice()) == (2, 1)
