@@ -10,5 +10,10 @@ class CassandraSinkSettings(BaseModel):
 
     ttl_seconds: int = Field(0, description="TTL of written rows in seconds; 0 keeps them forever.")
     batch_size: int = Field(500, description="Most events written per batch (one take from the stream).")
-    concurrency: int = Field(64, description="Most CQL requests in flight at once.")
+    concurrency: int = Field(64, gt=0, description="Most CQL requests in flight at once.")
+    batch_partitions: int = Field(
+        10, gt=0, description="Most events_by_id rows (one partition each) per UNLOGGED batch. Cassandra warns "
+        "above 10 partitions per batch (unlogged_batch_across_partitions_warn_threshold).",
+    )
+    protocol_version: int = Field(5, ge=4, description="CQL native protocol version (pinned: no downgrade probing).")
     request_timeout: float = Field(10.0, description="Seconds before one CQL request counts as failed.")

@@ -47,8 +47,8 @@ def insert(keyspace: str, table: str) -> str:
 
 def select_previous(keyspace: str) -> str:
     return (
-        f"SELECT ingest_day, event_timestamp, device_id FROM {keyspace}.events_by_id "
-        "WHERE tenant_id = ? AND tool_event_id = ?"
+        f"SELECT tool_event_id, ingest_day, event_timestamp, device_id FROM {keyspace}.events_by_id "
+        "WHERE tenant_id = ? AND tool_event_id IN ?"
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -22,6 +23,7 @@ from sinks.cassandra.config import CassandraSinkSettings
 
 _Placement = tuple[str, int, str | None]  # (ingest day, event time ms, device id)
 _BATCH_STATEMENTS = 40  # keep each UNLOGGED batch (one partition) well under the warn threshold
+_READ_IN = 100  # ids per placement read (one IN query per tenant and chunk)
 
 
 def _time(ms: Any) -> dt.datetime | None:
@@ -36,6 +38,17 @@ def _json(value: Any) -> str | None:
 
 def _month(ms: int) -> str:
     return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).strftime("%Y-%m")
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    tenant: str
+    event_id: str
+    placement: _Placement
+    may_move: bool  # not a create: an update or re-snapshot may have changed time, day or device
+    by_id: Any
+    by_day: Any
+    timeline: Any  # None without a device
 
 
 class CassandraSink(Sink):
@@ -61,7 +74,12 @@ class CassandraSink(Sink):
         )
         try:
             self._cluster = Cluster(
-                self._hosts, port=self._port, execution_profiles={EXEC_PROFILE_DEFAULT: profile}, connect_timeout=5
+                self._hosts,
+                port=self._port,
+                execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+                connect_timeout=5,
+                # Pinned: the driver would otherwise try a newer version first and log each downgrade.
+                protocol_version=self._settings.protocol_version,
             )
             session = self._cluster.connect()
             for statement in cql.statements(self._keyspace):
@@ -108,7 +126,7 @@ class CassandraSink(Sink):
         if self._session is None:
             await self.start()
         rejected: list[Rejected] = []
-        rows: list[tuple[Event, list[Any]]] = []
+        rows: list[_Row] = []
         required = ("tenantId", "toolEventId", "eventTimestamp", "ingestDay")
         for index, event in last_per_id(events):
             missing = [name for name in required if event.get(name) in (None, "")]
@@ -116,14 +134,13 @@ class CassandraSink(Sink):
                 rejected.append(Rejected(index, "missing_key_field", f"missing {', '.join(missing)}"))
                 continue
             try:
-                values = cql.row_values(event, _time, _json)
                 # Binding serializes every value: a type the column cannot hold is this event's fault,
-                # found here rather than as a write error that would be retried forever.
-                self._ps["by_day"].bind([*values, self._settings.ttl_seconds])
+                # found here rather than as a write error that would be retried forever. Each row is
+                # bound once, and the bound statements go into the batches as they are.
+                rows.append(self._bind(event))
             except Exception as exc:  # noqa: BLE001 - the driver raises many types for bad values
                 rejected.append(Rejected(index, "unstorable_value", f"{type(exc).__name__}: {exc}"))
                 continue
-            rows.append((event, values))
         try:
             await self._write_rows(rows)
         except Transient:
@@ -132,54 +149,75 @@ class CassandraSink(Sink):
             raise Transient(f"cassandra write failed: {type(exc).__name__}: {exc}") from exc
         return rejected
 
-    async def _write_rows(self, rows: list[tuple[Event, list[Any]]]) -> None:
+    def _bind(self, event: Event) -> _Row:
+        values = cql.row_values(event, _time, _json)
+        ttl = self._settings.ttl_seconds
+        tenant, event_id = str(event["tenantId"]), str(event["toolEventId"])
+        ms, day, device = int(event["eventTimestamp"]), str(event.get("ingestDay")), event.get("deviceId")
+        by_day = self._ps["by_day"].bind([*values, ttl])
+        by_id = self._ps["by_id"].bind([*values, ttl])
+        timeline = self._ps["timeline"].bind([*values, _month(ms), ttl]) if device else None
+        return _Row(tenant, event_id, (day, ms, device), event.get("operation") != "c", by_id, by_day, timeline)
+
+    async def _write_rows(self, rows: list[_Row]) -> None:
         from cassandra.query import BatchStatement, BatchType
 
-        previous = await asyncio.gather(*(self._previous(e) for e, _ in rows))
-        ttl = self._settings.ttl_seconds
-        single: list[Any] = []
-        by_partition: dict[tuple[str, ...], list[tuple[Any, list[Any]]]] = {}
-        for (event, values), before in zip(rows, previous, strict=True):
-            tenant, event_id = str(event["tenantId"]), str(event["toolEventId"])
-            ms, day, device = int(event["eventTimestamp"]), str(event.get("ingestDay")), event.get("deviceId")
-            single.append((self._ps["by_id"], [*values, ttl]))
-            by_partition.setdefault(("day", tenant, day), []).append((self._ps["by_day"], [*values, ttl]))
-            if device:
-                month = _month(ms)
-                by_partition.setdefault(("dev", tenant, str(device), month), []).append(
-                    (self._ps["timeline"], [*values, month, ttl])
-                )
-            if before is not None and before != (day, ms, device):
+        previous = await self._placements([row for row in rows if row.may_move])
+        groups: dict[tuple[str, ...], list[Any]] = {}
+        deletes: list[tuple[Any, list[Any]]] = []
+        for row in rows:
+            tenant, (day, ms, device) = row.tenant, row.placement
+            # events_by_id has one row per partition: its rows go in batches of their own, by tenant.
+            groups.setdefault(("id", tenant), []).append(row.by_id)
+            groups.setdefault(("day", tenant, day), []).append(row.by_day)
+            if row.timeline is not None:
+                groups.setdefault(("dev", tenant, str(device), _month(ms)), []).append(row.timeline)
+            before = previous.get((tenant, row.event_id))
+            if before is not None and before != row.placement:
                 old_day, old_ms, old_device = before
                 old_time = _time(old_ms)
                 if (old_day, old_ms) != (day, ms):
-                    single.append((self._ps["del_day"], [tenant, old_day, old_time, event_id]))
+                    deletes.append((self._ps["del_day"], [tenant, old_day, old_time, row.event_id]))
                 if old_device:
-                    single.append((self._ps["del_timeline"], [tenant, old_device, _month(old_ms), old_time, event_id]))
-        requests = [self._run(ps, vals) for ps, vals in single]
-        for statements in by_partition.values():
-            for start in range(0, len(statements), _BATCH_STATEMENTS):
+                    deletes.append(
+                        (self._ps["del_timeline"], [tenant, old_device, _month(old_ms), old_time, row.event_id])
+                    )
+        requests = [self._run(ps, vals) for ps, vals in deletes]
+        for group, statements in groups.items():
+            size = self._settings.batch_partitions if group[0] == "id" else _BATCH_STATEMENTS
+            for start in range(0, len(statements), size):
+                chunk = statements[start : start + size]
+                if len(chunk) == 1:
+                    requests.append(self._run(chunk[0]))
+                    continue
                 batch = BatchStatement(batch_type=BatchType.UNLOGGED)
-                for ps, vals in statements[start : start + _BATCH_STATEMENTS]:
-                    batch.add(ps, vals)
+                for bound in chunk:
+                    batch.add(bound)
                 requests.append(self._run(batch))
         # Deletes and inserts of one event target different rows, so their order does not matter.
         await asyncio.gather(*requests)
 
-    async def _previous(self, event: Event) -> _Placement | None:
-        """Where this event's rows are now, if an update may have moved them (time, day or device).
+    async def _placements(self, rows: list[_Row]) -> dict[tuple[str, str], _Placement]:
+        """Where the rows of events that may have moved (updates, re-snapshots) are now, read in one
+        IN query per tenant and chunk: a create's redelivery carries the same placement, so it reads nothing.
 
         Read from Cassandra, never from a local cache: after a rebalance or a restart another
         worker may have moved the event since this one last wrote it.
         """
-        if event.get("operation") == "c":
-            return None  # a create: a redelivery carries the same placement (updates and re-snapshots may not)
-        rows = await self._run(self._ps["previous"], [str(event["tenantId"]), str(event["toolEventId"])])
-        row = rows[0] if rows else None
-        if row is None:
-            return None
-        ms = int(row.event_timestamp.replace(tzinfo=dt.UTC).timestamp() * 1000)
-        return (row.ingest_day, ms, row.device_id)
+        ids: dict[str, list[str]] = {}
+        for row in rows:
+            ids.setdefault(row.tenant, []).append(row.event_id)
+        reads = [
+            (tenant, self._run(self._ps["previous"], [tenant, chunk[start : start + _READ_IN]]))
+            for tenant, chunk in ids.items()
+            for start in range(0, len(chunk), _READ_IN)
+        ]
+        found: dict[tuple[str, str], _Placement] = {}
+        for tenant, result in zip((t for t, _ in reads), await asyncio.gather(*(r for _, r in reads)), strict=True):
+            for row in result:
+                ms = int(row.event_timestamp.replace(tzinfo=dt.UTC).timestamp() * 1000)
+                found[(tenant, row.tool_event_id)] = (row.ingest_day, ms, row.device_id)
+        return found
 
     def _shutdown(self) -> None:
         if self._cluster is not None:

@@ -94,11 +94,14 @@ def test_deletes_name_one_whole_row(statement: str, name: str) -> None:
     assert where == [*partition, *clustering]
 
 
-def test_select_previous_reads_the_placement_by_id() -> None:
+def test_select_previous_reads_the_placements_of_many_ids_at_once() -> None:
     statement = cql.select_previous(KS)
     assert f"FROM {KS}.events_by_id" in statement
-    assert re.findall(r"(\w+) = \?", statement) == primary_key("events_by_id")[0]
-    assert statement.startswith("SELECT ingest_day, event_timestamp, device_id ")
+    # The whole partition key, its last column as an IN list: one read per tenant and chunk of ids.
+    tenant, event_id = primary_key("events_by_id")[0]
+    assert re.findall(r"(\w+) = \?", statement) == [tenant]
+    assert statement.endswith(f"AND {event_id} IN ?")
+    assert statement.startswith("SELECT tool_event_id, ingest_day, event_timestamp, device_id ")
 
 
 def test_row_values_follow_columns_and_convert_time_and_details() -> None:
