@@ -33,8 +33,8 @@ class Outbox:
         headers: Mapping[str, str] | None = None,
         partition: int | None = None,
     ) -> None:
-        encoded: list[tuple[str, str | bytes | None]] = [(k, v.encode()) for k, v in (headers or {}).items()]
-        self._pending.append(Message(topic, key, value, encoded, partition))
+        # librdkafka encodes str header values as UTF-8 itself.
+        self._pending.append(Message(topic, key, value, list(headers.items()) if headers else [], partition))
 
     def __len__(self) -> int:
         return len(self._pending)

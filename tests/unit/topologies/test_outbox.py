@@ -91,7 +91,7 @@ def test_all_succeeding_needs_no_retry(sleeps: list[float]) -> None:
     assert sleeps == [] and sum(target.attempts.values()) == 3 and target.calls == 1
 
 
-def test_records_reach_their_own_targets_with_key_value_and_encoded_headers(sleeps: list[float]) -> None:
+def test_records_reach_their_own_targets_with_key_value_and_headers(sleeps: list[float]) -> None:
     sender = FlakySender(failures={b"bad": 1})
     box = Outbox(sender)
     box.add("t.unified", b"a", b"1", {"message-type": "fleet.activities", "x": "é"})
@@ -100,7 +100,7 @@ def test_records_reach_their_own_targets_with_key_value_and_encoded_headers(slee
     assert len(box) == 3
     assert asyncio.run(box.deliver()) == 3
     assert sender.records == [
-        ("t.unified", b"a", b"1", [("message-type", b"fleet.activities"), ("x", "é".encode())]),
+        ("t.unified", b"a", b"1", [("message-type", "fleet.activities"), ("x", "é")]),  # librdkafka encodes
         ("t.unified", None, None, []),
         ("t.dlq", b"bad", b"2", []),  # re-sent alone after its first failure
     ]
