@@ -130,23 +130,56 @@ class _Runner:
     def __init__(self, shell: Shell, stage: Stage) -> None:
         self.shell, self.stage = shell, stage
         self.queue = _Queue(shell.settings.queue_records)
+        self.in_flight: dict[asyncio.Task[None], frozenset[Any]] = {}  # round -> its record keys
+        self.failure: BaseException | None = None  # a round that raised: the runner raises it too
 
     async def run(self) -> None:
-        stage, queue = self.stage, self.queue
+        stage, queue, settings = self.stage, self.queue, self.shell.settings
         next_tick = time.monotonic() + stage.tick_seconds if stage.tick_seconds else None
-        while True:
-            if not queue.items:
-                wait = None if next_tick is None else max(0.0, next_tick - time.monotonic())
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(queue.filled.wait(), wait)
-            if next_tick is not None and time.monotonic() >= next_tick:
-                await self._round(None)
-                next_tick = time.monotonic() + (stage.tick_seconds or 0)
-            if queue.items:
-                window = self.shell.settings.batch_within
-                if window > 0 and queue.records < self.shell.settings.batch_size:
-                    await asyncio.sleep(window)  # a short window fills the batch at low rates
-                await self._round(queue.take(self.shell.settings.batch_size))
+        try:
+            while True:
+                if self.failure is not None:
+                    raise self.failure  # as an unhandled error in a Faust agent: the worker stops, nothing acked
+                if not queue.items:
+                    wait = None if next_tick is None else max(0.0, next_tick - time.monotonic())
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(queue.filled.wait(), wait)
+                if next_tick is not None and time.monotonic() >= next_tick:
+                    await self._settle(lambda _keys: True)  # timed work sees every earlier batch done
+                    await self._round(None)
+                    next_tick = time.monotonic() + (stage.tick_seconds or 0)
+                if queue.items:
+                    if settings.batch_within > 0 and queue.records < settings.batch_size:
+                        await asyncio.sleep(settings.batch_within)  # a short window fills the batch at low rates
+                    records = queue.take(settings.batch_size)
+                    if records:
+                        await self._start(records)
+        finally:
+            for task in self.in_flight:
+                task.cancel()
+
+    async def _start(self, records: list[Record]) -> None:
+        """Start a round once fewer than `batches_in_flight` are open and none shares a key with it.
+
+        A round's step runs before its first await, so steps keep their order; overlapping only
+        the waits for delivery reports (or Cassandra) is what lets the next batch start early."""
+        keys = frozenset(record.key for record in records if record.key is not None)
+        limit = self.shell.settings.batches_in_flight
+        await self._settle(lambda busy: len(self.in_flight) >= limit or not keys.isdisjoint(busy))
+        task = asyncio.get_running_loop().create_task(self._round(records))
+        self.in_flight[task] = keys
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self.in_flight.pop(task, None)
+        if not task.cancelled() and task.exception() is not None:
+            self.failure = task.exception()
+            self.queue.filled.set()  # wake the runner to raise it
+
+    async def _settle(self, blocked: Any) -> None:
+        """Wait while `blocked(keys of the open rounds)` holds."""
+        while self.in_flight and blocked(frozenset().union(*self.in_flight.values())):
+            await asyncio.wait(list(self.in_flight), return_when=asyncio.FIRST_COMPLETED)
 
     async def _round(self, records: list[Record] | None) -> None:
         """One batch (or a tick when `records` is None): step, deliver, then ack."""
