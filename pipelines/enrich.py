@@ -33,6 +33,10 @@ class EnrichSettings(BaseModel):
     )
     retry_interval_seconds: float = Field(2.0, description="How often missed events are retried.")
     max_pending_per_agent: int = Field(500, description="Cap on missed events kept per agent for re-emission.")
+    expiry_sweep_seconds: float = Field(
+        30.0, gt=0, description="How often kept events older than the re-enrich window are dropped (a full read of "
+        "the kept events; the retries in between read one event per agent)."
+    )
 
 
 @dataclass(frozen=True)
@@ -128,36 +132,55 @@ def pending_key(stream_key: str, tool_event_id: str) -> str:
     return f"{stream_key}\x00{tool_event_id}"
 
 
+def by_agent(keys: Iterable[str]) -> dict[str, dict[str, None]]:
+    """Pending keys grouped by agent (their stream key), in order: the index `retry_due` walks."""
+    groups: dict[str, dict[str, None]] = {}
+    for key in keys:
+        groups.setdefault(key.split("\x00", 1)[0], {})[key] = None
+    return groups
+
+
 def retry_due(
-    entries: Iterable[tuple[str, Mapping[str, Any]]],
+    groups: Mapping[str, Iterable[str]],
+    pending: Mapping[str, Mapping[str, Any] | None],
     lookups: Lookups,
     settings: EnrichSettings,
     tenant_id: str,
     now_ms: int,
+    sweep: bool = True,
 ) -> RetryResult:
     """Missed events whose reference rows have arrived are re-enriched; expired ones and those past the
-    per-agent cap are dropped. One probe per agent: its events share the agent's device and organization."""
+    per-agent cap are dropped.
+
+    Cost follows the agents, not the events: `groups` (from `by_agent`) names each agent's pending
+    keys, one entry per agent is probed (its events share the agent's device and organization), and
+    only the agents whose probe now succeeds, or whose count is past the cap, are read in full. Expiry
+    reads every entry, so it runs only when `sweep` is set (the caller sweeps now and then)."""
     window_ms = settings.reenrich_window_minutes * 60_000
-    by_agent: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
-    for key, entry in entries:
-        if entry is not None:
-            by_agent.setdefault(key.split("\x00", 1)[0], []).append((key, entry))
     emit: list[tuple[str, dict[str, Any]]] = []
     remove: list[str] = []
-    for waiting in by_agent.values():
-        waiting.sort(key=lambda item: item[1]["since"])
-        overflow = max(0, len(waiting) - settings.max_pending_per_agent)
+    for group in groups.values():
+        keys = list(group)
         live: list[tuple[str, Mapping[str, Any]]] = []
-        for index, (key, entry) in enumerate(waiting):
-            if index < overflow or now_ms - entry["since"] > window_ms:
-                remove.append(key)
-            else:
-                live.append((key, entry))
-        if not live:
+        if sweep or len(keys) > settings.max_pending_per_agent:
+            waiting = sorted(((key, entry) for key in keys if (entry := pending.get(key)) is not None),
+                             key=lambda item: item[1]["since"])
+            overflow = max(0, len(waiting) - settings.max_pending_per_agent)
+            for index, (key, entry) in enumerate(waiting):
+                if index < overflow or now_ms - entry["since"] > window_ms:
+                    remove.append(key)
+                else:
+                    live.append((key, entry))
+            first = live[0][1] if live else None
+        else:
+            first = next((entry for key in keys if (entry := pending.get(key)) is not None), None)
+        if first is None:
             continue
-        probe = enrich(live[0][1]["event"], lookups, settings, tenant_id)
+        probe = enrich(first["event"], lookups, settings, tenant_id)
         if not (isinstance(probe, Enriched) and probe.complete):
             continue
+        if not live:
+            live = [(key, entry) for key in keys if (entry := pending.get(key)) is not None]
         for key, entry in live:
             result = enrich(entry["event"], lookups, settings, tenant_id)
             if isinstance(result, Enriched) and result.complete:

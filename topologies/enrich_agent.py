@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from pipelines import reference
-from pipelines.enrich import Enriched, Lookups, enrich, pending_key, retry_due, storage_form
+from pipelines.enrich import Enriched, Lookups, by_agent, enrich, pending_key, retry_due, storage_form
 from topologies.faust_ext.tables import acting_on
 from topologies.outbox import Outbox
 from topologies.shell import Record, Stage
@@ -66,6 +66,8 @@ class EnrichStage(Stage):
             "enrich-pending", default=None, partitions=topology.partitions_of(specs.unified), key_type=str
         )
         self.now_ms = now_ms or (lambda: int(time.time() * 1000))
+        self.swept_ms = 0  # the last expiry sweep, which also rebuilds `waiting`
+        self.waiting: dict[str, dict[str, None]] = {}  # agent stream key -> its pending keys
 
     async def handle(self, records: Sequence[Record], out: Outbox) -> Sequence[Record]:
         now = self.now_ms()
@@ -85,9 +87,11 @@ class EnrichStage(Stage):
             tools[self._emit(out, result.event)] += 1
             if not result.complete:
                 misses[str(unified.get("toolType"))] += 1
-                key = pending_key(bytes(record.key or b"").decode("utf-8", "replace"), unified["toolEventId"])
+                agent = bytes(record.key or b"").decode("utf-8", "replace")
+                key = pending_key(agent, unified["toolEventId"])
                 with acting_on(record.topic, record.partition):
                     self.pending[key] = {"event": unified, "since": now, "partition": record.partition}
+                self.waiting.setdefault(agent, {})[key] = None
         m = self.topology.metrics
         for tool, n in tools.items():
             m.records_out.labels(COMPONENT, tool).inc(n)
@@ -96,14 +100,25 @@ class EnrichStage(Stage):
         return records
 
     async def tick(self, out: Outbox) -> Sequence[Record]:
-        entries = list(self.pending.items())
-        if not entries:
+        pending = self.pending
+        now = self.now_ms()
+        sweep = now - self.swept_ms >= self.settings.expiry_sweep_seconds * 1000
+        if sweep:  # also rebuilds the index from the table (entries recovered after a rebalance)
+            self.swept_ms, self.waiting = now, by_agent(pending)
+        if not self.waiting:
             return ()
-        result = retry_due(entries, self.lookups, self.settings, self.tenant_id, self.now_ms())
-        partitions = {key: entry["partition"] for key, entry in entries if entry is not None}
+        result = retry_due(self.waiting, pending, self.lookups, self.settings, self.tenant_id, now, sweep)
         for key in result.remove:
-            with acting_on(self.unified, partitions[key]):
-                self.pending.pop(key, None)
+            entry = pending.get(key)
+            if entry is not None:
+                with acting_on(self.unified, entry["partition"]):
+                    pending.pop(key, None)
+            agent = key.split("\x00", 1)[0]
+            group = self.waiting.get(agent)
+            if group is not None:
+                group.pop(key, None)
+                if not group:
+                    del self.waiting[agent]
         reenriched: Counter[str] = Counter()
         for _, event in result.emit:
             reenriched[self._emit(out, event)] += 1
@@ -111,6 +126,9 @@ class EnrichStage(Stage):
             self.topology.metrics.reenriched.labels(tool).inc(n)
             self.topology.metrics.records_out.labels(COMPONENT, tool).inc(n)
         return ()
+
+    def revoked(self, partitions: set[Any]) -> None:
+        self.swept_ms = 0  # the next tick rebuilds the index from what the table holds now
 
     def _emit(self, out: Outbox, enriched: dict[str, Any]) -> str:
         event = storage_form(enriched)
