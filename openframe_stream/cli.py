@@ -58,6 +58,10 @@ class AppContext:
             self._settings = Settings.load(file=self._file)
         return self._settings
 
+    @property
+    def settings_file(self) -> Path | None:
+        return self._file
+
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(

@@ -12,7 +12,7 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from openframe_stream.cli import settings_of
+from openframe_stream.cli import AppContext, settings_of
 from pipelines import deadletter
 from topologies.topics import declare
 
@@ -20,17 +20,27 @@ from topologies.topics import declare
 @click.command()
 @click.option("--bridge/--no-bridge", default=True, show_default=True, help="Also run the NATS bridge.")
 @click.option("--loglevel", default="INFO", show_default=True)
+@click.option("--processes", type=click.IntRange(min=1), default=None,
+              help="Worker processes in one consumer group (default: worker.processes).")
 @click.pass_context
-def run(ctx: click.Context, bridge: bool, loglevel: str) -> None:
+def run(ctx: click.Context, bridge: bool, loglevel: str, processes: int | None) -> None:
     """Start the stream worker (and the NATS JetStream bridge) with settings from env or a file."""
-    from topologies.worker import run_worker
+    from topologies.processes import supervise
+    from topologies.worker import prepare, run_worker
 
     settings = settings_of(ctx)
+    if processes is not None:
+        settings = settings.model_copy(update={"worker": settings.worker.model_copy(update={"processes": processes})})
     child = None
     if bridge:
         child = subprocess.Popen([sys.executable, "-m", "openframe_stream", "bridge"])  # noqa: S603
     try:
-        run_worker(settings, loglevel)
+        if settings.worker.processes > 1:
+            prepare(settings)  # once, before the processes race to create topics and tables
+            obj = ctx.find_object(AppContext)
+            supervise(settings, loglevel, obj.settings_file if obj is not None else None)
+        else:
+            run_worker(settings, loglevel)
     finally:
         if child is not None:
             child.terminate()

@@ -26,12 +26,18 @@ class WorkerSettings(BaseModel):
         0.0, ge=0, description="Seconds a stage waits to fill a batch when fewer records are queued (0: none; "
         "at load the queue fills batches by itself, and any wait here adds to end-to-end latency)."
     )
+    batches_in_flight: int = Field(
+        2, ge=1, description="Batches a stage may have between its step and its acks (waiting for delivery reports or "
+        "Cassandra); batches sharing a record key never overlap, so per-key order holds."
+    )
     queue_records: int = Field(
         20_000, gt=0, description="Most fetched records queued per stage; when full the fetch waits (backpressure)."
     )
     commit_interval: float = Field(1.0, description="Seconds between offset commits of acked records.")
     retry_backoff_max: float = Field(10.0, description="Cap in seconds of the backoff between delivery retries.")
     lag_interval: float = Field(5.0, description="Seconds between consumer-lag measurements.")
+    measure_lag: bool = Field(True, description="Export consumer lag from this process (`run --processes` "
+                              "keeps it on in the first process only).")
     lag_groups: tuple[str, ...] = Field(
         (), description="Other consumer groups to report lag for, besides the worker's own."
     )

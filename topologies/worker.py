@@ -68,7 +68,8 @@ def run_worker(settings: Settings, loglevel: str = "INFO") -> None:
     topology = build(settings, partitions)
     groups = [settings.worker.app_id, *settings.worker.lag_groups]
     lag = LagMonitor(settings.kafka.bootstrap_servers, groups, topology.metrics, settings.worker.lag_interval)
-    lag.start()
+    if settings.worker.measure_lag:
+        lag.start()
     try:
         faust.Worker(topology.app, loglevel=loglevel, quiet=True).execute_from_commandline()
     finally:
