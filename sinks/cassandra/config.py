@@ -15,5 +15,9 @@ class CassandraSinkSettings(BaseModel):
         10, gt=0, description="Most events_by_id rows (one partition each) per UNLOGGED batch. Cassandra warns "
         "above 10 partitions per batch (unlogged_batch_across_partitions_warn_threshold).",
     )
+    batch_bytes: int = Field(
+        4096, gt=0, description="Most bytes of values per events_by_id batch. Cassandra warns (and logs) on every "
+        "multi-partition batch above batch_size_warn_threshold (5 KiB by default).",
+    )
     protocol_version: int = Field(5, ge=4, description="CQL native protocol version (pinned: no downgrade probing).")
     request_timeout: float = Field(10.0, description="Seconds before one CQL request counts as failed.")

@@ -36,6 +36,19 @@ def _json(value: Any) -> str | None:
     return orjson.dumps(value).decode()
 
 
+def _reuse(prepared: Any, serialized: list[bytes | None]) -> Any:
+    """A bound statement from values already serialized for the same column types."""
+    from cassandra.query import BoundStatement  # the driver loads lazily; this is a dict lookup once loaded
+
+    bound = BoundStatement(prepared)
+    bound.values = serialized
+    return bound
+
+
+def _column_types(prepared: Any) -> list[str]:
+    return [meta.type.cql_parameterized_type() for meta in prepared.column_metadata]
+
+
 def _month(ms: int) -> str:
     return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).strftime("%Y-%m")
 
@@ -96,6 +109,12 @@ class CassandraSink(Sink):
             "del_day": session.prepare(cql.delete_day(ks)),
             "del_timeline": session.prepare(cql.delete_timeline(ks)),
         }
+        shared = _column_types(self._ps["by_day"])
+        timeline = _column_types(self._ps["timeline"])
+        if _column_types(self._ps["by_id"]) != shared or [*timeline[:-2], timeline[-1]] != shared:
+            raise RuntimeError(f"the inserts of {ks} disagree on column types; _bind reuses one serialization")
+        self._month_type = self._ps["timeline"].column_metadata[-2].type
+        self._protocol = session.cluster.protocol_version
         self._session = session
 
     async def _run(self, statement: Any, values: Any = None) -> Any:
@@ -154,9 +173,15 @@ class CassandraSink(Sink):
         ttl = self._settings.ttl_seconds
         tenant, event_id = str(event["tenantId"]), str(event["toolEventId"])
         ms, day, device = int(event["eventTimestamp"]), str(event.get("ingestDay")), event.get("deviceId")
+        # Serialized once (~35 us a bind here): the three inserts take the same columns in the same
+        # order and types (checked at start), so the other two reuse the bytes.
         by_day = self._ps["by_day"].bind([*values, ttl])
-        by_id = self._ps["by_id"].bind([*values, ttl])
-        timeline = self._ps["timeline"].bind([*values, _month(ms), ttl]) if device else None
+        serialized = by_day.values
+        by_id = _reuse(self._ps["by_id"], serialized)
+        timeline = None
+        if device:
+            month = self._month_type.serialize(_month(ms), self._protocol)
+            timeline = _reuse(self._ps["timeline"], [*serialized[:-1], month, serialized[-1]])
         return _Row(tenant, event_id, (day, ms, device), event.get("operation") != "c", by_id, by_day, timeline)
 
     async def _write_rows(self, rows: list[_Row]) -> None:
@@ -184,9 +209,10 @@ class CassandraSink(Sink):
                     )
         requests = [self._run(ps, vals) for ps, vals in deletes]
         for group, statements in groups.items():
-            size = self._settings.batch_partitions if group[0] == "id" else _BATCH_STATEMENTS
-            for start in range(0, len(statements), size):
-                chunk = statements[start : start + size]
+            step = _BATCH_STATEMENTS
+            chunks = (self._across_partitions(statements) if group[0] == "id"
+                      else (statements[i : i + step] for i in range(0, len(statements), step)))
+            for chunk in chunks:
                 if len(chunk) == 1:
                     requests.append(self._run(chunk[0]))
                     continue
@@ -196,6 +222,23 @@ class CassandraSink(Sink):
                 requests.append(self._run(batch))
         # Deletes and inserts of one event target different rows, so their order does not matter.
         await asyncio.gather(*requests)
+
+    def _across_partitions(self, statements: list[Any]) -> list[list[Any]]:
+        """Chunks of one-partition rows, each under the server's batch size warning and partition count."""
+        most, budget = self._settings.batch_partitions, self._settings.batch_bytes
+        chunks: list[list[Any]] = []
+        chunk: list[Any] = []
+        size = 0
+        for bound in statements:
+            row = sum(len(v) for v in bound.values if v)
+            if chunk and (len(chunk) >= most or size + row > budget):
+                chunks.append(chunk)
+                chunk, size = [], 0
+            chunk.append(bound)
+            size += row
+        if chunk:
+            chunks.append(chunk)
+        return chunks
 
     async def _placements(self, rows: list[_Row]) -> dict[tuple[str, str], _Placement]:
         """Where the rows of events that may have moved (updates, re-snapshots) are now, read in one
