@@ -53,8 +53,6 @@ class Topics:
     unified: TopicSpec
     enriched: TopicSpec
     dead_letter: TopicSpec
-    fleet_join_timer: TopicSpec
-    enrich_retry: TopicSpec
 
     def all(self) -> list[TopicSpec]:
         return [getattr(self, name) for name in self.__dataclass_fields__]
@@ -149,7 +147,6 @@ def declare(settings: TopicSettings) -> Topics:
             "<toolType>:<agentId> (or toolEventId with no agent)",
             "unified event JSON (schemas/unified_event.avsc)",
             settings.partitions,
-            copartition_group="enrich",
         ),
         enriched=TopicSpec(
             f"{p}openframe.enriched.events",
@@ -164,24 +161,6 @@ def declare(settings: TopicSettings) -> Topics:
             "original key",
             "dead letter JSON (pipelines/deadletter.py)",
             settings.partitions,
-        ),
-        # Timer markers: sent to the partition of the state they concern, so the agent that owns that
-        # state acts on them inside its stream (Faust tables can only change there).
-        fleet_join_timer=TopicSpec(
-            f"{p}openframe.fleet-join.timer",
-            "internal",
-            "activity id",
-            "activity id text",
-            raw,
-            copartition_group="fleet-join",
-        ),
-        enrich_retry=TopicSpec(
-            f"{p}openframe.enrich.retry",
-            "internal",
-            "unified key",
-            "unified key text",
-            settings.partitions,
-            copartition_group="enrich",
         ),
     )
 

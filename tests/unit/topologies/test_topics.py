@@ -25,15 +25,10 @@ def test_every_field_is_declared_once_with_a_unique_name() -> None:
     assert len(names) == len(Topics.__dataclass_fields__) == len(set(names))
 
 
-def test_copartition_groups_hold_the_join_sides_and_their_timer_topics() -> None:
+def test_copartition_groups_hold_the_join_sides() -> None:
     assert groups(DEFAULT) == {
-        "fleet-join": {
-            "fleet.activities.events",
-            "fleet.host_activities.events",
-            "openframe.fleet-join.timer",
-        },
-        "enrich": {"openframe.unified.events", "openframe.enrich.retry"},
-    }
+        "fleet-join": {"fleet.activities.events", "fleet.host_activities.events"},
+    }  # the enrich-pending table follows the unified topic: Faust checks its changelog itself
 
 
 def test_roles_and_filters() -> None:
@@ -59,7 +54,6 @@ def test_partition_counts_follow_the_settings() -> None:
     topics = declare(TopicSettings(partitions=12, raw_partitions=3))
     assert {t.partitions for t in topics.raw()} == {3}
     assert topics.unified.partitions == topics.enriched.partitions == topics.dead_letter.partitions == 12
-    assert topics.enrich_retry.partitions == 12 and topics.fleet_join_timer.partitions == 3
 
 
 def test_prefix_is_applied_to_every_name() -> None:
@@ -94,7 +88,7 @@ def test_mismatch_in_a_group_refuses_to_start_and_names_the_topics() -> None:
 
 def test_mismatch_between_different_groups_or_ungrouped_topics_is_fine() -> None:
     actual = {spec.name: 4 for spec in DEFAULT.all()}
-    actual.update({"openframe.unified.events": 8, "openframe.enrich.retry": 8, "openframe.dlq": 1})
+    actual.update({"openframe.unified.events": 8, "openframe.dlq": 1})
     check_copartitioning(DEFAULT, actual)
 
 
