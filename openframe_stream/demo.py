@@ -69,6 +69,15 @@ def _quantile(metrics: dict[str, list[tuple[dict[str, str], float]]], name: str,
     return float("inf")
 
 
+def _ms(seconds: float) -> str:
+    """A histogram bound as the demo shows it: milliseconds below 10 s."""
+    if seconds != seconds:  # NaN: no event yet
+        return "n/a"
+    if seconds == float("inf") or seconds >= 10:
+        return f"{seconds:g}s"
+    return f"{seconds * 1000:.0f}ms"
+
+
 @dataclass
 class Children:
     logs: Path
@@ -150,7 +159,7 @@ def _view(settings: Settings, worker: str, bridge: str, started: float) -> Group
     health.add_row("rows in Pinot `logs`", "-" if pinot is None else f"{pinot:,}")
     p50 = _quantile(w, "openframe_end_to_end_seconds", 0.5, sink="cassandra")
     p99 = _quantile(w, "openframe_end_to_end_seconds", 0.99, sink="cassandra")
-    health.add_row("end-to-end to Cassandra p50 / p99", f"<= {p50:g}s / <= {p99:g}s")
+    health.add_row("end-to-end to Cassandra p50 / p99", f"<= {_ms(p50)} / <= {_ms(p99)}")
     return Group(tools, health)
 
 
