@@ -79,8 +79,22 @@ class Pipeline:
             [sys.executable, "-m", "openframe_stream", "run", "--no-bridge"], env=env, stdout=out,
             stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True,
         )
-        url = f"http://127.0.0.1:{self.settings.worker.web_port}/healthz"
-        wait_until(lambda: http_ok(url), timeout=120, what="worker", alive=lambda: self.proc.poll() is None)
+        for port in self.ports():
+            url = f"http://127.0.0.1:{port}/healthz"
+            wait_until(lambda u=url: http_ok(u), timeout=120, what="worker", alive=lambda: self.proc.poll() is None)
+
+    def ports(self) -> list[int]:
+        """The web ports of the worker processes (`run --processes N` serves one each)."""
+        base = self.settings.worker.web_port
+        return [base + i for i in range(int(self.env.get("OFS_WORKER__PROCESSES", "1")))]
+
+    def twin(self) -> Pipeline:
+        """One more worker process of the same group and topics, on a web port of its own."""
+        port = free_port()
+        worker = self.settings.worker.model_copy(update={"web_port": port})
+        return Pipeline(settings=self.settings.model_copy(update={"worker": worker}),
+                        env={**self.env, "OFS_WORKER__WEB_PORT": str(port)}, topics=self.topics,
+                        log_path=self.log_path.with_name(f"{self.log_path.stem}-twin-{port}.log"))
 
     def kill(self) -> None:
         assert self.proc is not None
@@ -96,12 +110,17 @@ class Pipeline:
                 os.killpg(self.proc.pid, signal.SIGKILL)
 
     def metric(self, name: str, **labels: str) -> float:
-        text = requests.get(f"http://127.0.0.1:{self.settings.worker.web_port}/metrics", timeout=5).text
+        """The sum of a metric over the worker processes that answer (a killed one does not)."""
         total = 0.0
-        for line in text.splitlines():
-            named = line.startswith(name + "{") or line.startswith(name + " ")
-            if named and all(f'{k}="{v}"' in line for k, v in labels.items()):
-                total += float(line.rsplit(" ", 1)[1])
+        for port in self.ports():
+            try:
+                text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+            except (requests.ConnectionError, requests.Timeout):
+                continue  # a killed process, or one too busy to answer now
+            for line in text.splitlines():
+                named = line.startswith(name + "{") or line.startswith(name + " ")
+                if named and all(f'{k}="{v}"' in line for k, v in labels.items()):
+                    total += float(line.rsplit(" ", 1)[1])
         return total
 
     # ---- input
