@@ -1,150 +1,153 @@
-"""Worker benchmark on the real stack: throughput of one worker process on the generated mix, and
-end-to-end latency to Cassandra and to Pinot, each against a baseline measured in the same run.
+"""Worker benchmark on the real stack: each stage alone, the whole pipeline in one and in two
+processes, and end-to-end latency at a steady rate, each against a baseline measured in the same run.
 
-- Throughput baseline: a plain confluent-kafka consume -> produce pass-through of the same records
-  (no parsing), the cost of just moving them through Kafka on this machine.
-- Latency baseline: Kafka produce -> consume round trip of the same number of records.
+- Throughput baseline: a plain confluent-kafka consume -> produce pass-through of the same raw
+  records (no parsing): the cost of just moving them through Kafka on this machine.
+- Latency baseline: Kafka produce -> consume round trip, one record at a time.
 
-Run: .venv/bin/python -m bench.bench_worker [--count 30000] [--latency-events 300]
-(the stack must be up: `openframe-stream stack up`).
+Run: .venv/bin/python -m bench.bench_worker [--count 30000] [--rate 500] [--seconds 20] [--parts ...] [--json]
+(the stack must be up: `openframe-stream stack up`). With --json the last line is one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
+import sys
 import tempfile
-import threading
-import time
-import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
-from confluent_kafka import Consumer, Producer
 
+from bench import worker_runs as runs
 from bench.bench_normalize import generate
-from pipelines.normalize import normalize
-from pipelines.records import Mapped
+from pipelines.enrich import stream_key
 from tests.integration.topologies.harness import Pipeline, new_pipeline
 from topologies.provision import ensure_topics
 
 
-def produce_all(p: Pipeline, records: list) -> None:
-    prefix = p.settings.topics.prefix
-    for i, r in enumerate(records):
-        p.producer.produce(prefix + r.topic, value=r.value, headers=list(r.headers.items()))
-        if i % 10_000 == 0:
-            p.producer.poll(0)
-    p.flush()
+def _pipeline(log_dir: Path, connections: list[dict[str, Any]], **env: str) -> Pipeline:
+    """A fresh isolated pipeline whose reference data knows every agent of the records (the steady
+    state: a miss is the exception, kept and retried until its row comes)."""
+    p = new_pipeline(log_dir, OFS_FLEET_JOIN__JOIN_WAIT_SECONDS="0.2", **env)
+    ensure_topics(p.settings.kafka.bootstrap_servers, p.topics, 1)
+    p.seed_reference(organizations=[runs.ORG], machines=[runs.MACHINE], connections=connections)
+    return p
 
 
-def passthrough_baseline(p: Pipeline, topics: list[str], count: int) -> float:
-    """Seconds to consume `count` records and produce each once more: Kafka's own cost here."""
-    bootstrap = p.settings.kafka.bootstrap_servers
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{uuid.uuid4().hex[:6]}",
-                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "enable.idempotence": True})
-    sink = p.settings.topics.prefix + "bench.passthrough"
-    consumer.subscribe(topics)
-    seen = 0
-    start = None
-    while seen < count:
-        batch = consumer.consume(1000, 1.0)
-        for message in batch:
-            if message.error():
-                continue
-            start = start or time.perf_counter()
-            producer.produce(sink, key=message.key(), value=message.value() or b"")
-            seen += 1
-        producer.poll(0)
-    producer.flush()
-    consumer.commit(asynchronous=False)
-    consumer.close()
-    return time.perf_counter() - (start or time.perf_counter())
+def _run(log_dir: Path, connections: list[dict[str, Any]], env: dict[str, str], feed: Callable[[Pipeline], int],
+         counted: Callable[[Pipeline], float]) -> tuple[float, float, dict[str, float]]:
+    """A fresh isolated pipeline: feed it, start the worker, time the drain.
+    Returns the rate, the worker's RSS in MiB (children included) and the cores each process used."""
+    p = _pipeline(log_dir, connections, **env)
+    try:
+        expected = feed(p)
+        p.start()
+        assert p.proc is not None
+        cpu = runs.CpuShares(p, p.proc.pid)
+        rate = runs.drain_rate(p, lambda: counted(p), expected, cpu=cpu)
+        return rate, runs.rss_mib(p.proc.pid), cpu.stop()
+    finally:
+        p.cleanup()
 
 
-def kafka_round_trip(p: Pipeline, n: int) -> list[float]:
-    bootstrap = p.settings.kafka.bootstrap_servers
-    topic = p.settings.topics.prefix + "bench.rtt"
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"rtt-{uuid.uuid4().hex[:6]}",
-                         "auto.offset.reset": "latest"})
-    consumer.subscribe([topic])
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 0})
-    producer.produce(topic, value=b"warm")
-    producer.flush()
-    while consumer.poll(0.5) is None:  # joined and positioned
-        producer.produce(topic, value=b"warm")
-        producer.flush()
-    out = []
-    for _ in range(n):
-        sent = time.perf_counter()
-        producer.produce(topic, value=b"x")
-        producer.flush()
-        while True:
-            message = consumer.poll(5)
-            if message is not None and message.value() == b"x":
-                out.append(time.perf_counter() - sent)
-                break
-        time.sleep(0.01)
-    consumer.close()
+PARTS = ("pipeline", "2proc", "normalize", "enrich", "sink")
+
+
+def _note(what: str, value: float, unit: str) -> None:
+    print(f"  {what}: {value:,.1f} {unit}", file=sys.stderr, flush=True)  # progress while the run goes on
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    log_dir = Path(tempfile.mkdtemp(prefix="bench-worker-"))
+    print(f"worker logs in {log_dir}", file=sys.stderr)
+    records = generate(args.count, seed=7)
+    out: dict[str, Any] = {"records": len(records)}
+    parts = set(args.parts)
+    connections = runs.connections_for(records)
+
+    def feed_raw(p: Pipeline) -> int:
+        runs.produce(p, runs.raw_rows(p, records))
+        return len(runs.unified_events(p, records))
+
+    # The baseline first, then the whole pipeline on the same raw records.
+    p = _pipeline(log_dir, connections)
+    try:
+        mapped = feed_raw(p)
+        raw_topics = sorted({p.settings.topics.prefix + r.topic for r in records})
+        out["passthrough_records_per_s"] = runs.passthrough_rate(p, raw_topics, len(records))
+        _note("baseline pass-through", out["passthrough_records_per_s"], "records/s")
+        out["mapped_events"] = mapped
+        if "pipeline" in parts:
+            p.start()
+            assert p.proc is not None
+            cpu = runs.CpuShares(p, p.proc.pid)
+            out["pipeline_events_per_s"] = runs.drain_rate(
+                p, lambda: p.metric("openframe_records_out_total", stage="sink"), mapped, cpu=cpu)
+            out["pipeline_cpu_cores"] = cpu.stop()
+            _note("pipeline, 1 process", out["pipeline_events_per_s"], "events/s")
+            assert p.proc is not None
+            out["worker_rss_mib"] = runs.rss_mib(p.proc.pid)
+            rtt = runs.kafka_round_trip(p, args.rtt_samples)
+            cassandra, pinot = runs.steady_latency(p, args.rate, args.seconds, args.samples)
+            out["latency_ms"] = {
+                name: {"p50": pct(values, 0.5) * 1000, "p99": pct(values, 0.99) * 1000, "n": len(values)}
+                for name, values in (("cassandra", cassandra), ("pinot", pinot), ("kafka_roundtrip", rtt))}
+            out["latency_rate_per_s"] = args.rate
+            _note("latency Cassandra p99", out["latency_ms"]["cassandra"]["p99"], "ms")
+    finally:
+        p.cleanup()
+
+    if "2proc" in parts:
+        out["pipeline_2proc_events_per_s"], out["worker_2proc_rss_mib"], out["pipeline_2proc_cpu_cores"] = _run(
+            log_dir, connections, {"OFS_WORKER__PROCESSES": "2"}, feed_raw,
+            lambda p: p.metric("openframe_records_out_total", stage="sink"))
+        _note("pipeline, 2 processes", out["pipeline_2proc_events_per_s"], "events/s")
+
+    if "normalize" in parts:
+        out["normalize_events_per_s"], _, out["normalize_cpu_cores"] = _run(
+            log_dir, connections, {"OFS_WORKER__STAGES": '["normalize"]'},
+            lambda p: _feed_normalize(p, records),
+            lambda p: p.metric("openframe_records_in_total", stage="normalize"))
+        _note("normalize alone", out["normalize_events_per_s"], "events/s")
+
+    def feed_unified(p: Pipeline) -> int:
+        events = runs.unified_events(p, records)
+        runs.produce(p, [(p.topics.unified.name, stream_key(e).encode(), orjson.dumps(e), {}) for e in events])
+        return len(events)
+
+    if "enrich" in parts:
+        out["enrich_events_per_s"], _, out["enrich_cpu_cores"] = _run(
+            log_dir, connections, {"OFS_WORKER__STAGES": '["enrich"]'}, feed_unified,
+            lambda p: p.metric("openframe_records_in_total", stage="enrich"))
+        _note("enrich alone", out["enrich_events_per_s"], "events/s")
+
+    def feed_enriched(p: Pipeline) -> int:
+        events = runs.enriched_events(runs.unified_events(p, records))
+        runs.produce(p, [(p.topics.enriched.name, str(e["toolEventId"]).encode(), orjson.dumps(e), {})
+                         for e in events])
+        return len(events)
+
+    if "sink" in parts:
+        out["cassandra_sink_events_per_s"], _, out["cassandra_sink_cpu_cores"] = _run(
+            log_dir, connections, {"OFS_WORKER__STAGES": '["sink"]'}, feed_enriched,
+            lambda p: p.metric("openframe_records_in_total", stage="sink"))
+        _note("Cassandra sink alone", out["cassandra_sink_events_per_s"], "events/s")
+    base = out["passthrough_records_per_s"]
+    out["ratios_to_passthrough"] = {k.removesuffix("_per_s"): out[k] / base for k in (
+        "normalize_events_per_s", "enrich_events_per_s", "cassandra_sink_events_per_s", "pipeline_events_per_s",
+        "pipeline_2proc_events_per_s") if k in out}
+    if "pipeline_events_per_s" in out and "pipeline_2proc_events_per_s" in out:
+        out["scale_2proc"] = out["pipeline_2proc_events_per_s"] / out["pipeline_events_per_s"]
     return out
 
 
-def latencies(p: Pipeline, n: int) -> tuple[list[float], list[float]]:
-    """Send agent results at ~50/s stamped now; time until each is in Cassandra and in Pinot."""
-    sent: dict[str, float] = {}
-    cass: dict[str, float] = {}
-    pinot: dict[str, float] = {}
-    done = threading.Event()
-    ks, table = p.settings.cassandra.keyspace, p.settings.pinot_sink.table
-
-    def poll() -> None:
-        session = p.session()
-        lookup = session.prepare(f"SELECT tool_event_id FROM {ks}.events_by_id WHERE tenant_id = 'oss' "
-                                 "AND tool_event_id = ?")
-        while not done.is_set() or len(cass) < len(sent) or len(pinot) < len(sent):
-            pending_c = [i for i in list(sent) if i not in cass]
-            futures = [(i, session.execute_async(lookup, [i])) for i in pending_c[:200]]
-            now = time.perf_counter()
-            for i, f in futures:
-                if f.result().one() is not None:
-                    cass[i] = now
-            pending_p = [i for i in list(sent) if i not in pinot][:200]
-            if pending_p:
-                ids = ", ".join(f"'{i}'" for i in pending_p)
-                rows = p.pinot(f"SELECT toolEventId FROM {table} WHERE toolEventId IN ({ids}) LIMIT 1000")
-                now = time.perf_counter()
-                for (i,) in rows:
-                    pinot.setdefault(i, now)
-            if done.is_set() and time.perf_counter() - last_send[0] > 120:
-                break
-            time.sleep(0.01)
-
-    last_send = [time.perf_counter()]
-    poller = threading.Thread(target=poll, daemon=True)
-    poller.start()
-    prefix = p.settings.topics.prefix
-    for _ in range(n):
-        value = {"tenantId": "oss", "machineId": "m-8f2c41", "executionId": f"lat-{uuid.uuid4().hex}",
-                 "scriptId": "s1", "stdout": "ok", "stderr": "", "exitCode": 0, "executionTimeMs": 5,
-                 "timedOut": False, "error": None, "eventTimestamp": int(time.time() * 1000)}
-        result = normalize(_record("logs.events", value), p.settings.pipeline)
-        assert isinstance(result, Mapped)
-        p.producer.produce(prefix + "logs.events", value=orjson.dumps(value),
-                           headers=[("message-type", "SCRIPT_EXECUTED")])
-        p.producer.flush()
-        sent[result.event["toolEventId"]] = time.perf_counter()
-        last_send[0] = sent[result.event["toolEventId"]]
-        time.sleep(0.02)
-    done.set()
-    poller.join(timeout=180)
-    return ([cass[i] - sent[i] for i in sent if i in cass], [pinot[i] - sent[i] for i in sent if i in pinot])
-
-
-def _record(topic: str, value: dict) -> object:
-    from pipelines.records import RawRecord
-
-    return RawRecord(topic, {"message-type": "SCRIPT_EXECUTED"}, None, orjson.dumps(value))
+def _feed_normalize(p: Pipeline, records: list[Any]) -> int:
+    joined = ("fleet.activities.events", "fleet.host_activities.events")
+    rows = [row for row, r in zip(runs.raw_rows(p, records), records, strict=True) if r.topic not in joined]
+    runs.produce(p, rows)
+    return len(rows)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -152,50 +155,54 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
+def show(out: dict[str, Any]) -> None:
+    base = out["passthrough_records_per_s"]
+    print(f"records: {out['records']} ({out['mapped_events']} map to events)")
+    print(f"{'baseline kafka pass-through':36}: {base:10,.0f} records/s")
+    for key, label in (("normalize_events_per_s", "normalize stage alone"),
+                       ("enrich_events_per_s", "enrich stage alone"),
+                       ("cassandra_sink_events_per_s", "Cassandra sink stage alone"),
+                       ("pipeline_events_per_s", "pipeline, 1 process (raw->Cassandra)"),
+                       ("pipeline_2proc_events_per_s", "pipeline, 2 processes")):
+        if key in out:
+            print(f"{label:36}: {out[key]:10,.0f} events/s  ({out[key] / base:.3f} x pass-through)")
+    if "scale_2proc" in out:
+        print(f"{'2 processes / 1 process':36}: {out['scale_2proc']:.2f}x")
+    for key, label in (("worker_rss_mib", "worker RSS, 1 process"),
+                       ("worker_2proc_rss_mib", "worker RSS, 2 processes")):
+        if key in out:
+            print(f"{label:36}: {out[key]:10,.0f} MiB")
+    for key, label in (("pipeline_cpu_cores", "cores used, pipeline 1 process"),
+                       ("pipeline_2proc_cpu_cores", "cores used, pipeline 2 processes"),
+                       ("normalize_cpu_cores", "cores used, normalize alone"),
+                       ("enrich_cpu_cores", "cores used, enrich alone"),
+                       ("cassandra_sink_cpu_cores", "cores used, Cassandra sink alone")):
+        if key in out:
+            shares = ", ".join(f"{name} {cores:.2f}" for name, cores in sorted(out[key].items(), key=lambda i: -i[1]))
+            print(f"{label:36}: {shares}")
+    if "latency_ms" in out:
+        rtt = out["latency_ms"]["kafka_roundtrip"]
+        for name in ("kafka_roundtrip", "cassandra", "pinot"):
+            lat = out["latency_ms"][name]
+            print(f"latency {name:16} at {out['latency_rate_per_s']:.0f}/s: p50 {lat['p50']:7.1f} ms  p99 "
+                  f"{lat['p99']:7.1f} ms  (n={lat['n']}; p50 {lat['p50'] / rtt['p50']:.1f}x kafka)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--count", type=int, default=30_000)
-    parser.add_argument("--latency-events", type=int, default=300)
+    parser.add_argument("--count", type=int, default=30_000, help="generated raw records per throughput run")
+    parser.add_argument("--rate", type=float, default=500.0, help="events/s of the steady latency run")
+    parser.add_argument("--seconds", type=float, default=20.0, help="length of the steady latency run")
+    parser.add_argument("--samples", type=int, default=400, help="events timed in the latency run")
+    parser.add_argument("--rtt-samples", type=int, default=200)
+    parser.add_argument("--parts", type=lambda v: v.split(","), default=list(PARTS),
+                        help=f"comma-separated subset of {','.join(PARTS)} (the baseline always runs)")
+    parser.add_argument("--json", action="store_true", help="last line: one JSON object with every figure")
     args = parser.parse_args()
-    p = new_pipeline(Path(tempfile.mkdtemp(prefix="bench-worker-")))
-    p.env["OFS_FLEET_JOIN__JOIN_WAIT_SECONDS"] = "0.2"
-    ensure_topics(p.settings.kafka.bootstrap_servers, p.topics, 1)
-    p.seed_reference(
-        organizations=[{"organizationId": "org-1", "name": "Org One", "tenantId": "oss"}],
-        machines=[{"machineId": "m-8f2c41", "hostname": "SRV-01", "organizationId": "org-1", "tenantId": "oss"}],
-        connections=[],
-    )
-    records = generate(args.count, seed=7)
-    mapped = sum(isinstance(normalize(r, p.settings.pipeline), Mapped) for r in records)
-    try:
-        produce_all(p, records)
-        raw_topics = sorted({p.settings.topics.prefix + r.topic for r in records})
-        base_seconds = passthrough_baseline(p, raw_topics, len(records))
-        p.start()
-        wait = time.perf_counter()
-        while p.metric("openframe_records_in_total") == 0:
-            time.sleep(0.05)
-        started = time.perf_counter()
-        while p.metric("openframe_records_out_total", stage="sink") < mapped:
-            time.sleep(0.05)
-            if time.perf_counter() - wait > 900:
-                raise SystemExit("worker did not drain the backlog within 15 minutes")
-        seconds = time.perf_counter() - started
-        worker_rate, base_rate = mapped / seconds, len(records) / base_seconds
-        print(f"records: {len(records)} ({mapped} map to events)")
-        print(f"baseline  kafka pass-through   : {base_rate:10,.0f} records/s")
-        print(f"worker    raw -> Cassandra      : {worker_rate:10,.0f} events/s (one process, all stages)")
-        print(f"ratio: worker / pass-through = {worker_rate / base_rate:.3f}")
-        rtt = kafka_round_trip(p, args.latency_events)
-        cass, pinot = latencies(p, args.latency_events)
-        for name, values in (("kafka round trip (baseline)", rtt), ("end-to-end to Cassandra", cass),
-                             ("end-to-end to Pinot", pinot)):
-            print(f"{name:28}: p50 {pct(values, 0.5) * 1000:7.1f} ms  p99 {pct(values, 0.99) * 1000:7.1f} ms"
-                  f"  (n={len(values)}, mean {statistics.fmean(values) * 1000 if values else float('nan'):.1f} ms)")
-        print(f"ratio p50: Cassandra / kafka = {pct(cass, 0.5) / pct(rtt, 0.5):.1f}, "
-              f"Pinot / kafka = {pct(pinot, 0.5) / pct(rtt, 0.5):.1f}")
-    finally:
-        p.cleanup()
+    out = measure(args)
+    show(out)
+    if args.json:
+        print(orjson.dumps(out).decode())
 
 
 if __name__ == "__main__":
