@@ -123,10 +123,10 @@ class Consumer(faust_aiokafka.Consumer):
                             await self._hand_over(router, tp, fresh, generation)
                     else:
                         await self._one_by_one(tp, batch)
-                commit_every = self._commit_every
-                if commit_every is not None and self._n_acked >= commit_every:
-                    self._n_acked = 0
-                    await self.commit()
+                # No inline commit here (Faust commits after every `broker_commit_every` acks): a commit
+                # waits for the changelog producer's flush, seconds at load, and the fetch of every stage
+                # would wait with it. Faust's commit timer commits every `broker_commit_interval`.
+                self._n_acked = 0
                 self.diag.unset_flag(faust_consumer.CONSUMER_FETCHING)
         except self.consumer_stopped_errors:
             if self.transport.app.should_stop:
