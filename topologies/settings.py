@@ -27,7 +27,7 @@ class WorkerSettings(BaseModel):
         "at load the queue fills batches by itself, and any wait here adds to end-to-end latency)."
     )
     batches_in_flight: int = Field(
-        2, ge=1, description="Batches a stage may have between its step and its acks (waiting for delivery reports or "
+        8, ge=1, description="Batches a stage may have between its step and its acks (waiting for delivery reports or "
         "Cassandra); batches sharing a record key never overlap, so per-key order holds."
     )
     queue_records: int = Field(

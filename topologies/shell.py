@@ -109,9 +109,10 @@ class _Queue:
         self.filled.set()
         return True
 
-    def take(self, limit: int) -> list[Record]:
+    def take(self, limit: int, at_least_one: bool = True) -> list[Record]:
+        """Whole fetched batches up to `limit` records (and the first one even if larger, unless told not)."""
         taken: list[Record] = []
-        while self.items and (not taken or len(taken) + len(self.items[0]) <= limit):
+        while self.items and ((at_least_one and not taken) or len(taken) + len(self.items[0]) <= limit):
             taken.extend(self.items.popleft())
         self.records -= len(taken)
         if not self.items:
@@ -149,6 +150,8 @@ class _Runner:
                     await self._round(None)
                     next_tick = time.monotonic() + (stage.tick_seconds or 0)
                 if queue.items:
+                    # Take only once a round may start: records queue up meanwhile and batches stay large.
+                    await self._settle(lambda _keys: len(self.in_flight) >= settings.batches_in_flight)
                     if settings.batch_within > 0 and queue.records < settings.batch_size:
                         await asyncio.sleep(settings.batch_within)  # a short window fills the batch at low rates
                     records = queue.take(settings.batch_size)
@@ -159,15 +162,20 @@ class _Runner:
                 task.cancel()
 
     async def _start(self, records: list[Record]) -> None:
-        """Start a round once fewer than `batches_in_flight` are open and none shares a key with it.
+        """Start a round once none of the open ones shares a key with it.
 
         A round's step runs before its first await, so steps keep their order; overlapping only
-        the waits for delivery reports (or Cassandra) is what lets the next batch start early."""
-        keys = frozenset(record.key for record in records if record.key is not None)
-        limit = self.shell.settings.batches_in_flight
-        await self._settle(lambda busy: len(self.in_flight) >= limit or not keys.isdisjoint(busy))
+        the waits for delivery reports (or Cassandra) is what lets the next batch start early. While
+        a shared key holds the round back, it takes in what queues meanwhile (up to `batch_size`)."""
+        keys = {record.key for record in records if record.key is not None}
+        size = self.shell.settings.batch_size
+        while self.in_flight and not keys.isdisjoint(frozenset().union(*self.in_flight.values())):
+            await asyncio.wait(list(self.in_flight), return_when=asyncio.FIRST_COMPLETED)
+            more = self.queue.take(size - len(records), at_least_one=False)
+            records.extend(more)
+            keys.update(record.key for record in more if record.key is not None)
         task = asyncio.get_running_loop().create_task(self._round(records))
-        self.in_flight[task] = keys
+        self.in_flight[task] = frozenset(keys)
         task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
@@ -195,9 +203,10 @@ class _Runner:
             log.exception("stage %s: a batch of %d failed; retrying it record by record", stage.name, len(records))
             out = shell.outbox()
             acks = await self._one_by_one(records, out)
-        await out.deliver()
         if records:
-            shell.count_in(stage.name, records)
+            shell.count_in(stage.name, records)  # taken in by the step (acked below, once delivered)
+        await out.deliver()
+        await shell.changelog_room()
         if epoch == shell.epoch:  # a rebalance since: the new owner reads these records again
             shell.ack(acks)
 
@@ -261,6 +270,17 @@ class Shell:
 
     async def room(self, topic: str) -> None:
         await self._by_topic[topic].queue.drained.wait()
+
+    async def changelog_room(self) -> None:
+        """Hold the stage while Faust's changelog buffer is deeper than `queue_records`.
+
+        Table writes queue their changelog records in Faust's producer buffer, which one task sends
+        one by one; Faust's own per-event path waits for it to ebb, and the shell must too, or the
+        buffer (and the next commit, which flushes it) grows without bound at load."""
+        producer = getattr(self.app, "_producer", None)  # only once Faust made it: never create it here
+        buffer = getattr(producer, "buffer", None)
+        while buffer is not None and buffer.size > self.settings.queue_records:
+            await asyncio.sleep(0.005)
 
     # ---- acks and counts, once per batch
 

@@ -227,7 +227,7 @@ def test_the_next_batch_starts_while_the_previous_one_waits_for_its_delivery_rep
     assert [e[0] for e in log.events] == ["send", "ack", "send", "ack"]
 
 
-def test_batches_sharing_a_key_never_overlap() -> None:
+def test_batches_sharing_a_key_never_overlap_and_the_waiting_one_takes_what_queued_meanwhile() -> None:
     async def scenario() -> Echo:
         gate = asyncio.Event()
         shell, stage, _, _ = build({"gate": gate}, batches_in_flight=2)
@@ -236,12 +236,20 @@ def test_batches_sharing_a_key_never_overlap() -> None:
         second = asyncio.create_task(runner._start([rec(1)]))  # same key b"k": waits for the first
         await asyncio.sleep(0.01)
         assert stage.batches == [[0]]
+        shell.offer(TP("t.raw", 0), [rec(2), rec(3)], 1)
         gate.set()
         await second
         await runner._settle(lambda _keys: True)
         return stage
 
-    assert asyncio.run(scenario()).batches == [[0], [1]]
+    assert asyncio.run(scenario()).batches == [[0], [1, 2, 3]]
+
+
+def test_the_queue_can_take_only_batches_that_fit() -> None:
+    queue = _Queue(max_records=100)
+    queue.offer([rec(0), rec(1), rec(2)])
+    assert queue.take(2, at_least_one=False) == []
+    assert len(queue.take(2)) == 3
 
 
 def test_a_round_that_raises_stops_the_runner_instead_of_stalling_its_partition() -> None:
@@ -258,3 +266,26 @@ def test_a_round_that_raises_stops_the_runner_instead_of_stalling_its_partition(
 
     with pytest.raises(RuntimeError, match="sender gone"):
         asyncio.run(scenario())
+
+
+def test_a_round_waits_while_faust_changelog_buffer_is_deeper_than_the_queue_bound() -> None:
+    async def scenario() -> tuple[Log, list[int]]:
+        shell, _, log, _ = build(queue_records=10)
+        buffer = SimpleNamespace(size=50)
+        shell.app._producer = SimpleNamespace(buffer=buffer)  # type: ignore[attr-defined]
+        seen: list[int] = []
+
+        async def drain() -> None:
+            while buffer.size > 0:
+                await asyncio.sleep(0.001)
+                seen.append(len(log.acked()))
+                buffer.size -= 10
+
+        drainer = asyncio.create_task(drain())
+        await shell._by_topic["t.raw"]._round([rec(0)])
+        await drainer
+        return log, seen
+
+    log, seen = asyncio.run(scenario())
+    assert seen[:3] == [0, 0, 0]  # no ack while the buffer was deep
+    assert log.acked() == [(TP("t.raw", 0), [0])]
