@@ -23,6 +23,7 @@ from sinks.cassandra.config import CassandraSinkSettings
 
 _Placement = tuple[str, int, str | None]  # (ingest day, event time ms, device id)
 _BATCH_STATEMENTS = 40  # keep each UNLOGGED batch (one partition) well under the warn threshold
+_CELL_OVERHEAD = 24  # bytes the server adds per cell when it sizes a batch (measured against its warnings)
 _READ_IN = 100  # ids per placement read (one IN query per tenant and chunk)
 
 
@@ -230,7 +231,8 @@ class CassandraSink(Sink):
         chunk: list[Any] = []
         size = 0
         for bound in statements:
-            row = sum(len(v) for v in bound.values if v)
+            # The server counts each cell's timestamp, TTL and flags too: ~24 bytes over its value.
+            row = sum(len(v) + _CELL_OVERHEAD if v else _CELL_OVERHEAD for v in bound.values)
             if chunk and (len(chunk) >= most or size + row > budget):
                 chunks.append(chunk)
                 chunk, size = [], 0
