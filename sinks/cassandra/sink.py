@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -27,8 +28,10 @@ _CELL_OVERHEAD = 24  # bytes the server adds per cell when it sizes a batch (mea
 _READ_IN = 100  # ids per placement read (one IN query per tenant and chunk)
 
 
-def _time(ms: Any) -> dt.datetime | None:
-    return None if ms is None else dt.datetime.fromtimestamp(int(ms) / 1000, tz=dt.UTC)
+def _time(ms: Any) -> int | None:
+    """A CQL timestamp as epoch milliseconds: the driver writes an int as it is, where a datetime
+    costs a timetuple and calendar.timegm per value (9% of the sink's samples)."""
+    return None if ms is None else int(ms)
 
 
 def _json(value: Any) -> str | None:
@@ -51,7 +54,13 @@ def _column_types(prepared: Any) -> list[str]:
 
 
 def _month(ms: int) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).strftime("%Y-%m")
+    return _month_of_day(ms // 86_400_000)
+
+
+@lru_cache(maxsize=4096)
+def _month_of_day(day: int) -> str:
+    """The UTC month of an epoch day: one strftime per day seen, not per row."""
+    return dt.datetime.fromtimestamp(day * 86_400, tz=dt.UTC).strftime("%Y-%m")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,12 +1,16 @@
-"""How the Cassandra sink cuts events_by_id rows (one partition each) into UNLOGGED batches."""
+"""The Cassandra sink's pure parts: events_by_id batches, months and timestamps as bound."""
 
 from __future__ import annotations
 
+import datetime as dt
 from types import SimpleNamespace
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from sinks.cassandra.config import CassandraSinkSettings
-from sinks.cassandra.sink import _CELL_OVERHEAD, CassandraSink
+from sinks.cassandra.sink import _CELL_OVERHEAD, CassandraSink, _month, _time
 
 
 def sink(**settings: Any) -> CassandraSink:
@@ -43,3 +47,12 @@ def test_null_cells_count_their_overhead() -> None:
     nulls = SimpleNamespace(values=[None] * 23)
     chunks = sink(batch_bytes=23 * _CELL_OVERHEAD * 2, batch_partitions=100)._across_partitions([nulls] * 4)
     assert [len(c) for c in chunks] == [2, 2]
+
+
+@given(st.integers(min_value=-10**12, max_value=10**13))
+def test_the_cached_month_is_the_utc_month_of_the_instant(ms: int) -> None:
+    assert _month(ms) == dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).strftime("%Y-%m")
+
+
+def test_timestamps_are_bound_as_epoch_milliseconds() -> None:
+    assert _time(1_764_547_200_123) == 1_764_547_200_123 and _time("17") == 17 and _time(None) is None
