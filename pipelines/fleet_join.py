@@ -14,7 +14,7 @@ the I/O. An activity held for its host is not acked, so a crash redelivers it in
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypedDict, TypeVar
 
@@ -28,7 +28,11 @@ class FleetJoinSettings(BaseModel):
         2.0, description="How long an activity waits for its host row before it goes out without a host."
     )
     late_window_minutes: float = Field(
-        1440.0, description="A host row arriving this late still re-emits its activity with the host."
+        1440.0, description="A host row arriving this late still re-emits its activity with the host; join "
+        "state untouched for longer is dropped from the table."
+    )
+    expiry_sweep_seconds: float = Field(
+        60.0, gt=0, description="How often join state older than the late window is dropped (a full table read)."
     )
 
 
@@ -38,7 +42,7 @@ class JoinState(TypedDict, total=False):
     emittedHost: Any  # the host id the last emission carried (None: emitted without host)
     emitted: bool
     touchedAt: int  # epoch ms of the last change, for expiry
-    partition: int  # Kafka partition of the activity (timer markers go there)
+    partition: int  # Kafka partition of the activity
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,3 +242,13 @@ def join_due(
             out.store[aid] = new
             out.emit.append((waiting.record, emission.value))
     return out
+
+
+def join_expired(
+    states: Iterable[tuple[str, JoinState | None]],
+    held: Mapping[str, Held[R]],
+    now_ms: int,
+    settings: FleetJoinSettings,
+) -> list[str]:
+    """Activity ids whose join state is past the late window: drop them (a held activity stays)."""
+    return [aid for aid, state in states if state is not None and aid not in held and expired(state, now_ms, settings)]

@@ -42,6 +42,7 @@ class FleetJoinStage(Stage):
         self.normalizer = Normalizer(topology)
         self.metrics = topology.metrics
         self.held: dict[str, join.Held[Record]] = {}
+        self.swept_ms = 0  # the last sweep of expired join state
         self.now_ms = now_ms or (lambda: int(time.time() * 1000))
 
     async def handle(self, records: Sequence[Record], out: Outbox) -> Sequence[Record]:
@@ -53,9 +54,16 @@ class FleetJoinStage(Stage):
         return self._apply(result, out)
 
     async def tick(self, out: Outbox) -> Sequence[Record]:
+        now = self.now_ms()
+        if now - self.swept_ms >= self.settings.expiry_sweep_seconds * 1000:
+            self.swept_ms = now
+            for aid in join.join_expired(list(self.table.items()), self.held, now, self.settings):
+                state = self.table.get(aid)
+                with acting_on(self.activities, state["partition"] if state else 0):
+                    self.table.pop(aid, None)
         if not self.held:
             return ()
-        return self._apply(join.join_due(self.table.get, self.held, self.now_ms(), self.settings), out)
+        return self._apply(join.join_due(self.table.get, self.held, now, self.settings), out)
 
     def _apply(self, result: join.JoinResult[Record], out: Outbox) -> list[Record]:
         for aid, state in result.store.items():

@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.fleet_join import FleetJoinSettings, Held, Incoming, JoinState, join_batch, join_due
+from pipelines.fleet_join import FleetJoinSettings, Held, Incoming, JoinState, join_batch, join_due, join_expired
 
 T0 = 1_763_630_151_456
 WAIT = FleetJoinSettings(join_wait_seconds=5)
@@ -154,3 +154,13 @@ def test_property_every_activity_is_emitted_and_every_record_acked_exactly_once(
     assert len(acked) == len(set(acked)), "a record was acked twice"
     assert set(activities) <= set(acked), "an activity record was never acked"
     assert ids == emitted_ids, "an activity was never emitted"
+
+
+def test_join_state_past_the_late_window_expires_unless_its_activity_is_held() -> None:
+    window = FleetJoinSettings(late_window_minutes=1)
+    old: JoinState = {"touchedAt": T0, "emitted": True}
+    young: JoinState = {"touchedAt": T0 + 30_000, "emitted": True}
+    held = {"3": Held("a3", T0, 0, activity(3))}
+    states = [("1", old), ("2", young), ("3", dict(old)), ("4", None)]
+    assert join_expired(states, held, T0 + 60_001, window) == ["1"]
+    assert join_expired(states, held, T0 + 90_001, window) == ["1", "2"]
