@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from confluent_kafka.admin import AdminClient
+
 from infra.health import wait_until
 from openframe_stream.settings import Settings
 from tests.integration.topologies.harness import Pipeline, days_ago, new_pipeline
@@ -24,6 +26,9 @@ def test_the_survivor_of_a_kill_9_takes_over_and_every_event_is_stored_once(
     try:
         first.start()
         second.start()
+        # Healthy is not yet joined: send only once the group has both members, each owning agent results.
+        wait_until(lambda: _owners(first, first.topics.agent_results.name) == 2, timeout=120,
+                   what="both workers owning partitions of the agent results topic")
         first.send_agent_results("scale", 0, n // 2, base, machines=64)
 
         def taken_in(p: Pipeline) -> float:
@@ -46,3 +51,12 @@ def test_the_survivor_of_a_kill_9_takes_over_and_every_event_is_stored_once(
     finally:
         second.stop()
         first.cleanup()
+
+
+def _owners(p: Pipeline, topic: str) -> int:
+    """Members of the worker's group (in a stable state) that own a partition of `topic`."""
+    admin = AdminClient({"bootstrap.servers": p.settings.kafka.bootstrap_servers})
+    group = admin.describe_consumer_groups([p.settings.worker.app_id])[p.settings.worker.app_id].result(timeout=10)
+    if str(group.state) != "ConsumerGroupState.STABLE":
+        return 0
+    return sum(any(tp.topic == topic for tp in m.assignment.topic_partitions) for m in group.members)
