@@ -105,23 +105,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             lambda p: p.metric("openframe_records_out_total", stage="sink"))
         _note("pipeline, 2 processes", out["pipeline_2proc_events_per_s"], "events/s")
 
-    if "normalize" in parts:
-        out["normalize_events_per_s"], _, out["normalize_cpu_cores"] = _run(
-            log_dir, connections, {"OFS_WORKER__STAGES": '["normalize"]'},
-            lambda p: _feed_normalize(p, records),
-            lambda p: p.metric("openframe_records_in_total", stage="normalize"))
-        _note("normalize alone", out["normalize_events_per_s"], "events/s")
-
     def feed_unified(p: Pipeline) -> int:
         events = runs.unified_events(p, records)
         runs.produce(p, [(p.topics.unified.name, stream_key(e).encode(), orjson.dumps(e), {}) for e in events])
         return len(events)
-
-    if "enrich" in parts:
-        out["enrich_events_per_s"], _, out["enrich_cpu_cores"] = _run(
-            log_dir, connections, {"OFS_WORKER__STAGES": '["enrich"]'}, feed_unified,
-            lambda p: p.metric("openframe_records_in_total", stage="enrich"))
-        _note("enrich alone", out["enrich_events_per_s"], "events/s")
 
     def feed_enriched(p: Pipeline) -> int:
         events = runs.enriched_events(runs.unified_events(p, records))
@@ -129,11 +116,18 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                          for e in events])
         return len(events)
 
-    if "sink" in parts:
-        out["cassandra_sink_events_per_s"], _, out["cassandra_sink_cpu_cores"] = _run(
-            log_dir, connections, {"OFS_WORKER__STAGES": '["sink"]'}, feed_enriched,
-            lambda p: p.metric("openframe_records_in_total", stage="sink"))
-        _note("Cassandra sink alone", out["cassandra_sink_events_per_s"], "events/s")
+    alone: list[tuple[str, str, str, Callable[[Pipeline], int]]] = [  # part, stage, output key, input
+        ("normalize", "normalize", "normalize", lambda p: _feed_normalize(p, records)),
+        ("enrich", "enrich", "enrich", feed_unified),
+        ("sink", "sink", "cassandra_sink", feed_enriched),
+    ]
+    for part, stage, key, feed in alone:
+        if part not in parts:
+            continue
+        out[f"{key}_events_per_s"], _, out[f"{key}_cpu_cores"] = _run(
+            log_dir, connections, {"OFS_WORKER__STAGES": f'["{stage}"]'}, feed,
+            lambda p, stage=stage: p.metric("openframe_records_in_total", stage=stage))
+        _note(f"{stage} alone", out[f"{key}_events_per_s"], "events/s")
     base = out["passthrough_records_per_s"]
     out["ratios_to_passthrough"] = {k.removesuffix("_per_s"): out[k] / base for k in (
         "normalize_events_per_s", "enrich_events_per_s", "cassandra_sink_events_per_s", "pipeline_events_per_s",
@@ -190,7 +184,8 @@ def show(out: dict[str, Any]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--count", type=int, default=30_000, help="generated raw records per throughput run")
+    parser.add_argument("--count", type=int, default=30_000,
+                        help="generated raw records per throughput run (below ~20,000 a stage drains too fast to time)")
     parser.add_argument("--rate", type=float, default=500.0, help="events/s of the steady latency run")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the steady latency run")
     parser.add_argument("--samples", type=int, default=400, help="events timed in the latency run")

@@ -74,12 +74,7 @@ class EnrichStage(Stage):
         tools: Counter[str] = Counter()
         misses: Counter[str] = Counter()
         dead = self.topology.dead_letters
-        for record in records:
-            try:
-                unified = orjson.loads(record.value)
-            except orjson.JSONDecodeError as exc:
-                dead.add(out, record, COMPONENT, "undecodable_event", str(exc), COMPONENT)
-                continue
+        for record, unified in dead.decoded(out, records, COMPONENT, COMPONENT):
             result = enrich(unified, self.lookups, self.settings, self.tenant_id)
             if not isinstance(result, Enriched):
                 dead.add(out, record, "tenant", result.reason, result.detail, COMPONENT)

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
+import orjson
 from faust.types import TP
 
 from pipelines import deadletter
@@ -87,6 +88,16 @@ class DeadLetters:
         )
         out.add(self.topic, record.key, value, {"dlq-stage": stage, "dlq-reason": reason})
         self.metrics.dead_letters.labels(stage, reason).inc()
+
+    def decoded(self, out: Outbox, records: Sequence[Record], stage: str, component: str) -> list[tuple[Record, Any]]:
+        """(record, JSON value) of each record; one that is not JSON is dead-lettered as `undecodable_event`."""
+        values: list[tuple[Record, Any]] = []
+        for record in records:
+            try:
+                values.append((record, orjson.loads(record.value)))
+            except orjson.JSONDecodeError as exc:
+                self.add(out, record, stage, "undecodable_event", str(exc), component)
+        return values
 
 
 class _Queue:

@@ -9,8 +9,6 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from openframe_stream.errors import Transient
 from sinks.base import Rejected
 from topologies.outbox import Outbox
@@ -36,16 +34,9 @@ class SinkStage(Stage):
 
     async def handle(self, records: Sequence[Record], out: Outbox) -> Sequence[Record]:
         dead = self.topology.dead_letters
-        decoded: list[dict[str, Any]] = []
-        sources: list[Record] = []
-        for record in records:
-            try:
-                value = orjson.loads(record.value)
-            except orjson.JSONDecodeError as exc:
-                dead.add(out, record, STAGE, "undecodable_event", str(exc), COMPONENT)
-                continue
-            decoded.append(value)
-            sources.append(record)
+        pairs = dead.decoded(out, records, STAGE, COMPONENT)
+        sources: list[Record] = [record for record, _ in pairs]
+        decoded: list[dict[str, Any]] = [value for _, value in pairs]
         max_batch = self.sink.capabilities.max_batch
         rejected: list[Rejected] = []
         for start in range(0, len(decoded), max_batch):
