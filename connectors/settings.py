@@ -49,6 +49,34 @@ class ConnectorSettings(_Frozen):
     )
 
 
+class WatchdogSettings(_Frozen):
+    """The connector watchdog (`connectors watch`): stall detection by progress, and healing."""
+
+    interval_seconds: float = Field(5.0, description="Seconds between two looks at every watched connector.")
+    stall_seconds: float = Field(
+        60.0,
+        description="A task is stalled when its source has been ahead this long while the task's position "
+        "(PostgreSQL slot `confirmed_flush_lsn`, MariaDB binlog offset) did not move.",
+    )
+    min_lag_bytes: int = Field(1, description="Source lag, in bytes, below which a task never counts as stalled.")
+    settle_seconds: float = Field(
+        20.0,
+        description="Seconds after a task restart before the watchdog judges again (and may end a stale "
+        "replication backend); later restarts wait twice as long each time.",
+    )
+    backoff_max_seconds: float = Field(300.0, description="Longest wait between two restarts of one stalled task.")
+    terminate_stale_backends: bool = Field(
+        True,
+        description="End a PostgreSQL replication backend that holds the connector's slot, carries Debezium's "
+        "application name and the connector's user, and started before the task's last restart.",
+    )
+    connectors: tuple[str, ...] = Field(
+        (), description="Connectors to watch (default: every PostgreSQL and MariaDB connector file)."
+    )
+    metrics_port: int = Field(9466, description="Port of the watchdog's Prometheus `/metrics` (0 = any free port).")
+    metrics_host: str = Field("127.0.0.1", description="Address the watchdog's `/metrics` server binds.")
+
+
 class ReferenceSyncSettings(_Frozen):
     every: float = Field(30.0, description="Seconds between `reference sync --every` rounds by default.")
     source_name: str = Field("openframe", description="`source.name` written into the synthetic envelopes.")
@@ -84,3 +112,7 @@ def reference_settings(settings: Settings) -> ReferenceSyncSettings:
 
 def bridge_settings(settings: Settings) -> BridgeSettings:
     return settings.bridge
+
+
+def watchdog_settings(settings: Settings) -> WatchdogSettings:
+    return settings.watchdog

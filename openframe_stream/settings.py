@@ -21,7 +21,7 @@ from pydantic_settings import (
 )
 
 from api.settings import ApiSettings
-from connectors.settings import BridgeSettings, ConnectorSettings, ReferenceSyncSettings
+from connectors.settings import BridgeSettings, ConnectorSettings, ReferenceSyncSettings, WatchdogSettings
 from infra.settings import StackSettings
 from infra.tooldb.settings import ToolDbSettings
 from infra.traffic.settings import TrafficSettings
@@ -125,6 +125,7 @@ class Settings(BaseSettings):
         default_factory=ReferenceSyncSettings, description="Reference data sync from MongoDB."
     )
     bridge: BridgeSettings = Field(default_factory=BridgeSettings, description="The NATS JetStream bridge.")
+    watchdog: WatchdogSettings = Field(default_factory=WatchdogSettings, description="The connector watchdog.")
     tooldb: ToolDbSettings = Field(default_factory=ToolDbSettings, description="The local tool databases.")
     traffic: TrafficSettings = Field(default_factory=TrafficSettings, description="The traffic generator.")
     api: ApiSettings = Field(default_factory=ApiSettings, description="The read API.")
