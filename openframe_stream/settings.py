@@ -51,6 +51,8 @@ class CassandraSettings(_Frozen):
     hosts: tuple[str, ...] = Field(("127.0.0.1",), description="Cassandra contact points.")
     port: int = Field(9042, description="CQL native transport port.")
     keyspace: str = Field("openframe_events", description="Keyspace for event history.")
+    storage_port: int = Field(7000, description="Inter-node (gossip) port of the local Cassandra.")
+    jmx_port: int = Field(7199, description="Local JMX port of the local Cassandra.")
 
 
 class PinotSettings(_Frozen):
@@ -59,6 +61,8 @@ class PinotSettings(_Frozen):
     broker_port: int = Field(8099, description="Pinot broker query port.")
     zk_port: int = Field(2181, description="Port of the ZooKeeper the local Pinot cluster uses.")
     server_admin_port: int = Field(8097, description="Pinot server admin (health) port.")
+    server_netty_port: int = Field(8098, description="Pinot server query port (the broker talks to it).")
+    server_grpc_port: int = Field(8090, description="Pinot server gRPC port.")
 
 
 class PostgresSettings(_Frozen):
@@ -85,6 +89,7 @@ class MariaDBSettings(_Frozen):
 class MongoSettings(_Frozen):
     uri: str = Field("mongodb://127.0.0.1:27017/", description="MongoDB-wire server URI (reference data).")
     database: str = Field("openframe", description="Database holding machines, organizations, tool_connections.")
+    debug_addr: str = Field("127.0.0.1:8088", description="FerretDB's debug/metrics HTTP listener (local stack).")
 
 
 class NatsSettings(_Frozen):
