@@ -117,7 +117,7 @@ def status_command(ctx: click.Context, names: tuple[str, ...]) -> None:
             style = {"RUNNING": "green", "FAILED": "red", "ABSENT": "dim"}.get(row.state, "yellow")
             progress = ""
             target = targets.get(name)
-            if row.unit == "connector" and row.state == "RUNNING" and target is not None:
+            if row.unit == "connector" and row.state != "ABSENT" and target is not None:
                 lag = probes.lag_now(target, client)
                 progress, stalled = progress_cell(lag, (judged or {}).get(name), judged is not None)
                 unhealthy += stalled
