@@ -31,6 +31,12 @@ class ConnectorSettings(_Frozen):
     tactical_slot_drop_on_stop: bool = Field(
         False, description="Drop the replication slot when the connector stops (tests; loses the position)."
     )
+    heartbeat_interval_ms: int = Field(
+        10000,
+        description="Debezium `heartbeat.interval.ms` of the SQL connectors: their offsets (and the PostgreSQL "
+        "slot) move with the source even when only uncaptured tables change, which bounds the WAL the slot "
+        "keeps and lets the watchdog tell an idle task from a stalled one.",
+    )
     fleet_topic_prefix: str = Field("fleet_mysql", description="Debezium `topic.prefix` of the Fleet connector.")
     fleet_server_id: int = Field(
         5401, description="Binlog client id of the Fleet connector; unique among the MariaDB server's replicas."
