@@ -45,6 +45,18 @@ class KafkaSettings(_Frozen):
 
 class ConnectSettings(_Frozen):
     url: str = Field("http://127.0.0.1:8083", description="Kafka Connect REST base URL.")
+    task_shutdown_timeout_ms: int = Field(
+        60000,
+        description="Local Connect worker `task.shutdown.graceful.timeout.ms`: how long a stopping task may take "
+        "before Connect abandons it. Connect's 5 s default abandoned Debezium 3.2's PostgreSQL task during a "
+        "broker outage with its replication connection still open (issue 16).",
+    )
+    rebalance_delay_ms: int = Field(
+        10000,
+        description="Local Connect worker `scheduled.rebalance.max.delay.ms`: how long the connectors and tasks "
+        "of a worker that lost its group membership wait before they are assigned again. Connect's 5 min default "
+        "left every CDC task unassigned for 5 min after a broker restart on the single-worker stack.",
+    )
 
 
 class CassandraSettings(_Frozen):
