@@ -73,8 +73,7 @@ class Health:
     """What the watchdog remembers of one connector."""
 
     tracker: Tracker = field(default_factory=Tracker)
-    acted_at: float | None = None  # when the current episode's last action was taken
-    restarted_at: float | None = None  # when its tasks were last restarted by us
+    acted_at: float | None = None  # when the current episode's last action (always a task restart) was taken
     actions: int = 0  # actions in the current episode
 
 
@@ -121,7 +120,7 @@ def decide(health: Health, obs: Observation, now: float, policy: WatchdogSetting
     if health.actions == 0:
         return _acted(health, now), verdict("stalled", True, restart_all, "stalled: restart tasks")
     holder = obs.holder
-    since_restart = now - health.restarted_at if health.restarted_at is not None else math.inf
+    since_restart = now - health.acted_at if health.acted_at is not None else math.inf
     if holder is not None and since_restart >= policy.settle_seconds and _stale(holder, obs, health):
         actions: tuple[Action, ...] = (TerminateBackend(obs.connector, obs.slot, holder), *restart_all)
         why = f"slot {obs.slot} held by backend {holder.pid}, older than the last task restart"
@@ -133,7 +132,7 @@ def decide(health: Health, obs: Observation, now: float, policy: WatchdogSetting
 
 def _stale(holder: Backend, obs: Observation, health: Health) -> bool:
     """The holder is this connector's kind of connection, and no live task's: it predates our restart."""
-    started_before = health.restarted_at is not None and holder.started_at < health.restarted_at
+    started_before = health.acted_at is not None and holder.started_at < health.acted_at
     return is_connector_backend(holder, obs) and started_before
 
 
@@ -150,4 +149,4 @@ def _due(health: Health, now: float, policy: WatchdogSettings) -> bool:
 
 
 def _acted(health: Health, now: float) -> Health:
-    return replace(health, acted_at=now, restarted_at=now, actions=health.actions + 1)
+    return replace(health, acted_at=now, actions=health.actions + 1)

@@ -82,21 +82,29 @@ def observe(target: Target, client: ConnectClient, now: float) -> Observation:
         return Observation(target.name, target.kind, "ABSENT", (), None, target.slot, target.user)
     state = str(status.get("connector", {}).get("state", "UNKNOWN"))
     tasks = tuple(sorted((int(t.get("id", 0)), str(t.get("state"))) for t in status.get("tasks", [])))
-    offsets = client.offsets(target.name) or []
-    offset: dict[str, Any] = dict(offsets[0].get("offset") or {}) if offsets else {}
+    offset = _committed_offset(client, target.name)
     snapshot = str(offset.get("snapshot", "false")).lower() in ("true", "initial", "incremental")
     snapshot = snapshot and str(offset.get("last_snapshot_record", "false")).lower() != "true"
-    sample, holder, error = None, None, ""
-    try:
-        if target.kind == "postgres":
-            sample, holder = postgres_sample(target, now)
-        else:
-            sample = mariadb_sample(target, offset, now)
-    except (OSError, ValueError, SourceUnreadable) as exc:
-        error = str(exc)
+    sample, holder, error = read_source(target, offset, now)
     return Observation(
         target.name, target.kind, state, tasks, sample, target.slot, target.user, holder, snapshot, error
     )
+
+
+def read_source(target: Target, offset: dict[str, Any], now: float) -> tuple[Sample | None, Backend | None, str]:
+    """The source against the task's position: (sample, slot holder, why unreadable)."""
+    try:
+        if target.kind == "postgres":
+            sample, holder = postgres_sample(target, now)
+            return sample, holder, ""
+        return mariadb_sample(target, offset, now), None, ""
+    except (OSError, ValueError, SourceUnreadable) as exc:
+        return None, None, str(exc)
+
+
+def _committed_offset(client: ConnectClient, name: str) -> dict[str, Any]:
+    offsets = client.offsets(name) or []
+    return dict(offsets[0].get("offset") or {}) if offsets else {}
 
 
 class SourceUnreadable(Transient):
@@ -169,5 +177,5 @@ def mariadb_sample(target: Target, offset: dict[str, Any], now: float) -> Sample
 
 def lag_now(target: Target, client: ConnectClient) -> int | None:
     """The source lag in bytes at this moment (None if it cannot be read), for `connectors status`."""
-    observation = observe(target, client, 0.0)
-    return None if observation.sample is None else observation.sample.lag_bytes
+    sample, _, _ = read_source(target, _committed_offset(client, target.name), 0.0)
+    return None if sample is None else sample.lag_bytes

@@ -73,7 +73,7 @@ def test_a_holder_started_after_the_restart_is_the_live_task_and_is_left_alone()
     actions = []
     for t in range(32, 120):
         # The slot is held by the connection of the task started by the latest restart, itself stuck.
-        live = replace(STALE, started_at=(health.restarted_at or 0) + 2)
+        live = replace(STALE, started_at=(health.acted_at or 0) + 2)
         health, verdict = decide(health, _obs(t, 1000 + 100 * t, 1000, live), t, POLICY)
         actions.extend(verdict.actions)
     assert not any(isinstance(a, TerminateBackend) for a in actions)
