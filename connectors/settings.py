@@ -67,8 +67,15 @@ class WatchdogSettings(_Frozen):
     min_lag_bytes: int = Field(1, description="Source lag, in bytes, below which a task never counts as stalled.")
     settle_seconds: float = Field(
         20.0,
-        description="Seconds after a task restart before the watchdog judges again (and may end a stale "
-        "replication backend); later restarts wait twice as long each time.",
+        description="Seconds after a task restart before the watchdog may end a stale replication backend that "
+        "still holds the connector's slot.",
+    )
+    retry_seconds: float = Field(
+        90.0,
+        description="Seconds before a task that is still stalled (or FAILED) is restarted again; each further "
+        "restart waits twice as long. A restarted Debezium 3.2 task may spend 60 s of its start retrying to "
+        "register its metrics while an abandoned task's are still registered: a shorter wait restarts it "
+        "before it streams.",
     )
     backoff_max_seconds: float = Field(300.0, description="Longest wait between two restarts of one stalled task.")
     terminate_stale_backends: bool = Field(

@@ -4,8 +4,9 @@ Healing goes in steps, each only when the one before did not bring progress back
 1. the stall is seen: restart the connector's tasks (Connect stops the old task, starts a new one);
 2. after `settle_seconds`, on PostgreSQL, if the slot is still held by a replication backend of this
    connector (Debezium's application name, the connector's user) that started *before* that restart,
-   it belongs to no live task: terminate that one backend and restart the tasks again;
-3. otherwise restart again, with the wait doubling up to `backoff_max_seconds`.
+   it belongs to no live task: terminate that one backend. The live task takes the slot on its own next
+   try (Debezium retries it every `slot.retry.delay.ms`); restarting it here would only start it over;
+3. still stalled `retry_seconds` later: restart again, the wait doubling up to `backoff_max_seconds`.
 Progress after an action ends the episode. FAILED tasks are restarted too, with the same backoff.
 """
 
@@ -73,8 +74,9 @@ class Health:
     """What the watchdog remembers of one connector."""
 
     tracker: Tracker = field(default_factory=Tracker)
-    acted_at: float | None = None  # when the current episode's last action (always a task restart) was taken
+    acted_at: float | None = None  # when the current episode's last action (restart or terminate) was taken
     actions: int = 0  # actions in the current episode
+    terminated: bool = False  # the last action ended a backend (the next one is a restart)
 
 
 @dataclass(frozen=True)
@@ -120,20 +122,20 @@ def decide(health: Health, obs: Observation, now: float, policy: WatchdogSetting
     if health.actions == 0:
         return _acted(health, now), verdict("stalled", True, restart_all, "stalled: restart tasks")
     holder = obs.holder
-    since_restart = now - health.acted_at if health.acted_at is not None else math.inf
-    if holder is not None and since_restart >= policy.settle_seconds and _stale(holder, obs, health):
-        actions: tuple[Action, ...] = (TerminateBackend(obs.connector, obs.slot, holder), *restart_all)
+    since = now - health.acted_at if health.acted_at is not None else math.inf
+    if holder is not None and since >= policy.settle_seconds and _stale(holder, obs, health):
         why = f"slot {obs.slot} held by backend {holder.pid}, older than the last task restart"
-        return _acted(health, now), verdict("stalled", True, actions, why)
+        ended = (TerminateBackend(obs.connector, obs.slot, holder),)
+        return _acted(health, now, terminated=True), verdict("stalled", True, ended, why)
     if _due(health, now, policy):
         return _acted(health, now), verdict("stalled", True, restart_all, "still stalled: restart")
     return health, verdict("stalled", True, why="stalled; waiting for the last action to take effect")
 
 
 def _stale(holder: Backend, obs: Observation, health: Health) -> bool:
-    """The holder is this connector's kind of connection, and no live task's: it predates our restart."""
+    """The holder is this connector's kind of connection, and no live task's: it predates our last action."""
     started_before = health.acted_at is not None and holder.started_at < health.acted_at
-    return is_connector_backend(holder, obs) and started_before
+    return not health.terminated and is_connector_backend(holder, obs) and started_before
 
 
 def is_connector_backend(holder: Backend, obs: Observation) -> bool:
@@ -144,9 +146,9 @@ def is_connector_backend(holder: Backend, obs: Observation) -> bool:
 def _due(health: Health, now: float, policy: WatchdogSettings) -> bool:
     if health.acted_at is None:
         return True
-    wait = min(policy.settle_seconds * (1 << max(health.actions - 1, 0)), policy.backoff_max_seconds)
+    wait = min(policy.retry_seconds * (1 << max(health.actions - 1, 0)), policy.backoff_max_seconds)
     return now - health.acted_at >= wait
 
 
-def _acted(health: Health, now: float) -> Health:
-    return replace(health, acted_at=now, actions=health.actions + 1)
+def _acted(health: Health, now: float, terminated: bool = False) -> Health:
+    return replace(health, acted_at=now, actions=health.actions + 1, terminated=terminated)

@@ -40,7 +40,7 @@ def test_the_loop_restarts_and_ends_only_what_decide_names(monkeypatch: pytest.M
     monkeypatch.setattr(probes, "observe", observe)
     monkeypatch.setattr(probes, "terminate", lambda target, backend: ended.append(backend.pid) or True)
     client = FakeConnect()
-    policy = WatchdogSettings(stall_seconds=10, settle_seconds=5, terminate_stale_backends=terminate)
+    policy = WatchdogSettings(stall_seconds=10, settle_seconds=5, retry_seconds=5, terminate_stale_backends=terminate)
     dog = Watchdog([TARGET], client, policy, clock=lambda: clock[0])  # type: ignore[arg-type]
     for second in range(0, 30):
         clock[0] = float(second)
