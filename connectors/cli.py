@@ -15,8 +15,10 @@ from connectors.connect import (
     wait_running,
 )
 from connectors.diff import render_diff
-from connectors.settings import connector_settings
+from connectors.settings import connector_settings, watchdog_settings
 from connectors.specs import Connector, connectors_for, is_secret
+from connectors.watchdog import probes
+from connectors.watchdog.report import progress_cell, read_watchdog
 from openframe_stream.cli import settings_of
 from openframe_stream.errors import PlatformError
 
@@ -99,21 +101,71 @@ def validate_command(ctx: click.Context, names: tuple[str, ...]) -> None:
 @_NAMES
 @click.pass_context
 def status_command(ctx: click.Context, names: tuple[str, ...]) -> None:
-    """Connector and task states; also lists connectors on Connect that no file describes."""
+    """Connector and task states, and progress: the source lag now and the watchdog's stall verdict."""
     client, chosen, _ = _setup(ctx, names)
+    watch = watchdog_settings(settings_of(ctx))
+    judged = read_watchdog(f"http://{watch.metrics_host}:{watch.metrics_port}/metrics")
+    targets = {c.name: probes.Target.of(c) for c in chosen}
     wanted = [c.name for c in chosen]
     if not names:
         wanted += [n for n in client.names() if n not in wanted]
-    table = Table("connector", "unit", "state", "worker", "trace")
+    table = Table("connector", "unit", "state", "progress", "worker", "trace")
     unhealthy = 0
     for name in wanted:
         for row in state_rows(name, client.status(name)):
             unhealthy += row.state not in ("RUNNING", "ABSENT")
             style = {"RUNNING": "green", "FAILED": "red", "ABSENT": "dim"}.get(row.state, "yellow")
-            table.add_row(row.connector, row.unit, f"[{style}]{row.state}[/{style}]", row.worker, row.trace)
+            progress = ""
+            target = targets.get(name)
+            if row.unit == "connector" and row.state != "ABSENT" and target is not None:
+                lag = probes.lag_now(target, client)
+                progress, stalled = progress_cell(lag, (judged or {}).get(name), judged is not None)
+                unhealthy += stalled
+                progress = f"[red]{progress}[/red]" if stalled else progress
+            state = f"[{style}]{row.state}[/{style}]"
+            table.add_row(row.connector, row.unit, state, progress, row.worker, row.trace)
     Console().print(table)
     if unhealthy:
         ctx.exit(1)
+
+
+@connectors.command("watch")
+@_NAMES
+@click.option("--once", is_flag=True, help="Look once, print the verdicts, take the actions, and exit.")
+@click.pass_context
+def watch_command(ctx: click.Context, names: tuple[str, ...], once: bool) -> None:
+    """Watch the CDC connectors by progress; restart stalled tasks and end stale replication backends."""
+    import logging
+    import signal
+    import threading
+
+    from connectors.watchdog.watchdog import Watchdog, targets_of
+
+    settings = settings_of(ctx)
+    policy = watchdog_settings(settings)
+    client, chosen, _ = _setup(ctx, names or policy.connectors)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    dog = Watchdog(targets_of(chosen), client, policy)
+    console = Console(soft_wrap=True)
+    if once:
+        for verdict in dog.tick():
+            lag = f"lag {verdict.lag_bytes} B, position unmoved {verdict.position_age:.0f}s"
+            console.print(f"{verdict.connector}: {verdict.state} ({lag}) {verdict.why}", highlight=False)
+        return
+    server = dog.metrics.serve(policy.metrics_host, policy.metrics_port)
+    console.print(
+        f"watching {', '.join(t.name for t in dog.targets)} every {policy.interval_seconds:g}s "
+        f"(stalled after {policy.stall_seconds:g}s); metrics on :{server.server_port}/metrics",
+        highlight=False,
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        dog.run(stop)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
 
 
 @connectors.command("restart")

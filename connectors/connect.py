@@ -100,6 +100,15 @@ class ConnectClient:
         found: dict[str, Any] | None = self._call("POST", path, missing_ok=True)
         return found
 
+    def restart_task(self, name: str, task: int) -> bool:
+        """Restart one task, whatever its state (Connect stops it, then starts a new one)."""
+        return self._call("POST", f"/connectors/{quote(name)}/tasks/{task}/restart", missing_ok=True) is not None
+
+    def offsets(self, name: str) -> list[dict[str, Any]] | None:
+        """KIP-875: the connector's committed source offsets, `[{"partition": {...}, "offset": {...}}]`."""
+        found = self._call("GET", f"/connectors/{quote(name)}/offsets", missing_ok=True)
+        return None if found is None else [dict(item) for item in found.get("offsets", [])]
+
     def delete(self, name: str) -> bool:
         return self._call("DELETE", f"/connectors/{quote(name)}", missing_ok=True) is not None
 

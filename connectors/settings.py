@@ -31,6 +31,12 @@ class ConnectorSettings(_Frozen):
     tactical_slot_drop_on_stop: bool = Field(
         False, description="Drop the replication slot when the connector stops (tests; loses the position)."
     )
+    heartbeat_interval_ms: int = Field(
+        10000,
+        description="Debezium `heartbeat.interval.ms` of the SQL connectors: their offsets (and the PostgreSQL "
+        "slot) move with the source even when only uncaptured tables change, which bounds the WAL the slot "
+        "keeps and lets the watchdog tell an idle task from a stalled one.",
+    )
     fleet_topic_prefix: str = Field("fleet_mysql", description="Debezium `topic.prefix` of the Fleet connector.")
     fleet_server_id: int = Field(
         5401, description="Binlog client id of the Fleet connector; unique among the MariaDB server's replicas."
@@ -47,6 +53,41 @@ class ConnectorSettings(_Frozen):
         "mongodb://127.0.0.1:27017/?replicaSet=rs0",
         description="OpenFrame's MongoDB for the reference CDC connector (replica set); may hold credentials.",
     )
+
+
+class WatchdogSettings(_Frozen):
+    """The connector watchdog (`connectors watch`): stall detection by progress, and healing."""
+
+    interval_seconds: float = Field(5.0, description="Seconds between two looks at every watched connector.")
+    stall_seconds: float = Field(
+        60.0,
+        description="A task is stalled when its source has been ahead this long while the task's position "
+        "(PostgreSQL slot `confirmed_flush_lsn`, MariaDB binlog offset) did not move.",
+    )
+    min_lag_bytes: int = Field(1, description="Source lag, in bytes, below which a task never counts as stalled.")
+    settle_seconds: float = Field(
+        20.0,
+        description="Seconds after a task restart before the watchdog may end a stale replication backend that "
+        "still holds the connector's slot.",
+    )
+    retry_seconds: float = Field(
+        90.0,
+        description="Seconds before a task that is still stalled (or FAILED) is restarted again; each further "
+        "restart waits twice as long. A restarted Debezium 3.2 task may spend 60 s of its start retrying to "
+        "register its metrics while an abandoned task's are still registered: a shorter wait restarts it "
+        "before it streams.",
+    )
+    backoff_max_seconds: float = Field(300.0, description="Longest wait between two restarts of one stalled task.")
+    terminate_stale_backends: bool = Field(
+        True,
+        description="End a PostgreSQL replication backend that holds the connector's slot, carries Debezium's "
+        "application name and the connector's user, and started before the task's last restart.",
+    )
+    connectors: tuple[str, ...] = Field(
+        (), description="Connectors to watch (default: every PostgreSQL and MariaDB connector file)."
+    )
+    metrics_port: int = Field(9466, description="Port of the watchdog's Prometheus `/metrics` (0 = any free port).")
+    metrics_host: str = Field("127.0.0.1", description="Address the watchdog's `/metrics` server binds.")
 
 
 class ReferenceSyncSettings(_Frozen):
@@ -84,3 +125,7 @@ def reference_settings(settings: Settings) -> ReferenceSyncSettings:
 
 def bridge_settings(settings: Settings) -> BridgeSettings:
     return settings.bridge
+
+
+def watchdog_settings(settings: Settings) -> WatchdogSettings:
+    return settings.watchdog

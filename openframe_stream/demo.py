@@ -157,10 +157,24 @@ def _view(settings: Settings, worker: str, bridge: str, started: float) -> Group
     health.add_row("skipped (deletes, skip-listed)", f"{_sum(w, 'openframe_records_skipped_total'):,.0f}")
     health.add_row("consumer lag (max)", f"{lag_messages:,.0f} msgs / {lag_seconds:.1f}s")
     health.add_row("rows in Pinot `logs`", "-" if pinot is None else f"{pinot:,}")
+    health.add_row("CDC connectors (watchdog)", _cdc_progress(settings))
     p50 = _quantile(w, "openframe_end_to_end_seconds", 0.5, sink="cassandra")
     p99 = _quantile(w, "openframe_end_to_end_seconds", 0.99, sink="cassandra")
     health.add_row("end-to-end to Cassandra p50 / p99", f"<= {_ms(p50)} / <= {_ms(p99)}")
     return Group(tools, health)
+
+
+def _cdc_progress(settings: Settings) -> str:
+    from connectors.watchdog.report import read_watchdog
+
+    watch = settings.watchdog
+    judged = read_watchdog(f"http://{watch.metrics_host}:{watch.metrics_port}/metrics", timeout=1)
+    if not judged:
+        return "-"
+    return ", ".join(
+        f"{name}: " + (f"[red]STALLED {j.stalled_seconds:.0f}s[/]" if j.stalled else "progressing")
+        for name, j in sorted(judged.items())
+    )
 
 
 @click.command()
@@ -193,6 +207,8 @@ def demo(ctx: click.Context, rate: float, duration: float | None) -> None:
         )
         console.print("[green]OK[/] stream worker running (metrics at " + worker_url + "/metrics)")
         _step(console, "Debezium connectors (Tactical on PostgreSQL, Fleet on MariaDB)", _cli("connectors", "apply"))
+        # The watchdog restarts a CDC task that stops progressing (e.g. after a broker restart, issue 16).
+        children.start("watchdog", _cli("connectors", "watch"))
         children.start("bridge", _cli("bridge"))
         children.start("traffic", _cli("traffic", "--rate", str(rate)))
         children.start("reference", _cli("reference", "sync", "--every", "5"))

@@ -21,7 +21,7 @@ from pydantic_settings import (
 )
 
 from api.settings import ApiSettings
-from connectors.settings import BridgeSettings, ConnectorSettings, ReferenceSyncSettings
+from connectors.settings import BridgeSettings, ConnectorSettings, ReferenceSyncSettings, WatchdogSettings
 from infra.settings import StackSettings
 from infra.tooldb.settings import ToolDbSettings
 from infra.traffic.settings import TrafficSettings
@@ -45,12 +45,26 @@ class KafkaSettings(_Frozen):
 
 class ConnectSettings(_Frozen):
     url: str = Field("http://127.0.0.1:8083", description="Kafka Connect REST base URL.")
+    task_shutdown_timeout_ms: int = Field(
+        60000,
+        description="Local Connect worker `task.shutdown.graceful.timeout.ms`: how long a stopping task may take "
+        "before Connect abandons it. Connect's 5 s default abandoned Debezium 3.2's PostgreSQL task during a "
+        "broker outage with its replication connection still open (issue 16).",
+    )
+    rebalance_delay_ms: int = Field(
+        10000,
+        description="Local Connect worker `scheduled.rebalance.max.delay.ms`: how long the connectors and tasks "
+        "of a worker that lost its group membership wait before they are assigned again. Connect's 5 min default "
+        "left every CDC task unassigned for 5 min after a broker restart on the single-worker stack.",
+    )
 
 
 class CassandraSettings(_Frozen):
     hosts: tuple[str, ...] = Field(("127.0.0.1",), description="Cassandra contact points.")
     port: int = Field(9042, description="CQL native transport port.")
     keyspace: str = Field("openframe_events", description="Keyspace for event history.")
+    storage_port: int = Field(7000, description="Inter-node (gossip) port of the local Cassandra.")
+    jmx_port: int = Field(7199, description="Local JMX port of the local Cassandra.")
 
 
 class PinotSettings(_Frozen):
@@ -59,6 +73,8 @@ class PinotSettings(_Frozen):
     broker_port: int = Field(8099, description="Pinot broker query port.")
     zk_port: int = Field(2181, description="Port of the ZooKeeper the local Pinot cluster uses.")
     server_admin_port: int = Field(8097, description="Pinot server admin (health) port.")
+    server_netty_port: int = Field(8098, description="Pinot server query port (the broker talks to it).")
+    server_grpc_port: int = Field(8090, description="Pinot server gRPC port.")
 
 
 class PostgresSettings(_Frozen):
@@ -85,6 +101,7 @@ class MariaDBSettings(_Frozen):
 class MongoSettings(_Frozen):
     uri: str = Field("mongodb://127.0.0.1:27017/", description="MongoDB-wire server URI (reference data).")
     database: str = Field("openframe", description="Database holding machines, organizations, tool_connections.")
+    debug_addr: str = Field("127.0.0.1:8088", description="FerretDB's debug/metrics HTTP listener (local stack).")
 
 
 class NatsSettings(_Frozen):
@@ -125,6 +142,7 @@ class Settings(BaseSettings):
         default_factory=ReferenceSyncSettings, description="Reference data sync from MongoDB."
     )
     bridge: BridgeSettings = Field(default_factory=BridgeSettings, description="The NATS JetStream bridge.")
+    watchdog: WatchdogSettings = Field(default_factory=WatchdogSettings, description="The connector watchdog.")
     tooldb: ToolDbSettings = Field(default_factory=ToolDbSettings, description="The local tool databases.")
     traffic: TrafficSettings = Field(default_factory=TrafficSettings, description="The traffic generator.")
     api: ApiSettings = Field(default_factory=ApiSettings, description="The read API.")

@@ -83,10 +83,10 @@ commitlog_sync_period: 10000ms
 seed_provider:
   - class_name: org.apache.cassandra.locator.SimpleSeedProvider
     parameters:
-      - seeds: "{host}:7000"
+      - seeds: "{host}:{c.storage_port}"
 listen_address: {host}
 rpc_address: {host}
-storage_port: 7000
+storage_port: {c.storage_port}
 native_transport_port: {c.port}
 start_native_transport: true
 data_file_directories: [{root}/data]
@@ -123,7 +123,7 @@ def _prepare(settings: Settings) -> Launch:
         "-Dcassandra-foreground=yes",
         f"-Dcassandra.logdir={root}",
         f"-Dlogback.configurationFile={logback}",
-        "-Dcassandra.jmx.local.port=7199",
+        f"-Dcassandra.jmx.local.port={settings.cassandra.jmx_port}",
         "-Dcassandra.skip_wait_for_gossip_to_settle=0",
         "-Dcassandra.ring_delay_ms=0",
         "-Dcassandra.unsafesystem=true",

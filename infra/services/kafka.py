@@ -176,6 +176,14 @@ def _connect_prepare(settings: Settings) -> Launch:
                 # The Debezium jars declare their connectors as services: no reflective scan needed.
                 "plugin.discovery=service_load",
                 "topic.creation.enable=true",
+                # Issue 16: a broker outage makes the worker revoke its tasks (coordinator unreachable for
+                # heartbeat.interval.ms). An abandoned task gets its offset reader closed, and Debezium 3.2's
+                # PostgreSQL task then fails inside stop() before closing its replication connection: give a
+                # stopping task time to finish once the broker is back.
+                f"task.shutdown.graceful.timeout.ms={settings.connect.task_shutdown_timeout_ms}",
+                # A worker that rejoins under a new member id finds its own old assignment "lost"; with one
+                # worker there is nobody to wait for.
+                f"scheduled.rebalance.max.delay.ms={settings.connect.rebalance_delay_ms}",
                 "",
             ]
         ),

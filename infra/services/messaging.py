@@ -71,6 +71,7 @@ def _mongo_prepare(settings: Settings) -> Launch:
         "--telemetry=disable",
         "--log-level=warn",
         "--repl-set-name=rs0",
+        f"--debug-addr={settings.mongo.debug_addr}",
     ]
     return Launch(argv=argv)
 

@@ -109,9 +109,9 @@ def _prepare(settings: Settings) -> Launch:
         "server.conf": [
             "pinot.service.role=SERVER",
             "pinot.server.netty.host=127.0.0.1",
-            "pinot.server.netty.port=8098",
+            f"pinot.server.netty.port={p.server_netty_port}",
             f"pinot.server.adminapi.port={p.server_admin_port}",
-            "pinot.server.grpc.port=8090",
+            f"pinot.server.grpc.port={p.server_grpc_port}",
             f"pinot.server.instance.dataDir={root / 'server' / 'data'}",
             f"pinot.server.instance.segmentTarDir={root / 'server' / 'segments'}",
             "pinot.server.instance.realtime.alloc.offheap=true",
