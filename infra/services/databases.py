@@ -76,6 +76,11 @@ def _pg_prepare(settings: Settings) -> Launch:
         "max_wal_senders=10",
         "-c",
         "max_replication_slots=10",
+        # A replication client that stops answering (a Connect task stranded by a broker outage) is cut
+        # after 20 s, not PostgreSQL's 60 s: a fast shutdown waits for every walsender, and `stack down`
+        # gives up after 60 s. Debezium answers keepalives within its 10 s status interval.
+        "-c",
+        "wal_sender_timeout=20s",
         "-c",
         "shared_buffers=64MB",
         "-c",
