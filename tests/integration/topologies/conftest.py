@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from openframe_stream.settings import Settings
-from tests.integration.topologies.harness import Pipeline, new_pipeline
+from tests.integration.topologies.harness import Pipeline, new_pipeline, running
 from topologies.provision import ensure_topics
 
 
@@ -30,10 +30,5 @@ def pipeline(live_stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> 
             {"machineId": "m-8f2c41", "toolType": "MESHCENTRAL", "agentToolId": "node//mesh-1", "tenantId": "oss"},
         ],
     )
-    p.start()
-    try:
+    with running(p):
         yield p
-    finally:
-        if p.proc is not None and p.proc.poll() is not None:
-            print(p.log_path.read_text()[-5000:])  # noqa: T201 - a dead worker's last words help the reader
-        p.cleanup()

@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -225,6 +227,18 @@ class Pipeline:
                 self.session().execute(f"DROP KEYSPACE IF EXISTS {self.settings.cassandra.keyspace}", timeout=60)
             finally:
                 self._cluster.shutdown()
+
+
+@contextmanager
+def running(p: Pipeline) -> Iterator[Pipeline]:
+    """The worker started; on the way out a dead worker's last log lines are printed, and all is cleaned up."""
+    p.start()
+    try:
+        yield p
+    finally:
+        if p.proc is not None and p.proc.poll() is not None:
+            print(p.log_path.read_text()[-5000:])  # noqa: T201 - a dead worker's last words help the reader
+        p.cleanup()
 
 
 def new_pipeline(log_dir: Path, **overrides: str) -> Pipeline:

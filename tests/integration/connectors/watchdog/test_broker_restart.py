@@ -29,7 +29,7 @@ from infra.tooldb.provision import provision
 from openframe_stream.settings import Settings
 from pipelines.ids import tool_event_id
 from tests.integration.connectors.watchdog.pg import drop_slot
-from tests.integration.topologies.harness import Pipeline, new_pipeline
+from tests.integration.topologies.harness import Pipeline, new_pipeline, running
 from topologies.provision import ensure_topics
 
 OUTAGE_S = 25  # as in the reproduction
@@ -101,13 +101,8 @@ def _copies(settings: Settings, unique: str) -> list[Connector]:
 def pipeline(isolated: Settings, tmp_path: Path) -> Iterator[Pipeline]:
     p = new_pipeline(tmp_path, OFS_TOPICS__PREFIX=isolated.topics.prefix, OFS_FLEET_JOIN__JOIN_WAIT_SECONDS="1")
     ensure_topics(isolated.kafka.bootstrap_servers, p.topics, 1)
-    p.start()
-    try:
+    with running(p):
         yield p
-    finally:
-        if p.proc is not None and p.proc.poll() is not None:
-            print(p.log_path.read_text()[-5000:])  # noqa: T201 - a dead worker's last words help the reader
-        p.cleanup()
 
 
 def _missing_in_cassandra(p: Pipeline, ids: list[str]) -> list[str]:
