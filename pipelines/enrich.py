@@ -132,11 +132,16 @@ def pending_key(stream_key: str, tool_event_id: str) -> str:
     return f"{stream_key}\x00{tool_event_id}"
 
 
+def agent_of(key: str) -> str:
+    """The agent stream key a pending key was made from (`pending_key`)."""
+    return key.split("\x00", 1)[0]
+
+
 def by_agent(keys: Iterable[str]) -> dict[str, dict[str, None]]:
     """Pending keys grouped by agent (their stream key), in order: the index `retry_due` walks."""
     groups: dict[str, dict[str, None]] = {}
     for key in keys:
-        groups.setdefault(key.split("\x00", 1)[0], {})[key] = None
+        groups.setdefault(agent_of(key), {})[key] = None
     return groups
 
 

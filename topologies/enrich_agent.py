@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from pipelines import reference
-from pipelines.enrich import Enriched, Lookups, by_agent, enrich, pending_key, retry_due, storage_form
+from pipelines.enrich import Enriched, Lookups, agent_of, by_agent, enrich, pending_key, retry_due, storage_form
 from topologies.faust_ext.tables import acting_on
 from topologies.outbox import Outbox
 from topologies.shell import Record, Stage
@@ -108,7 +108,7 @@ class EnrichStage(Stage):
             if entry is not None:
                 with acting_on(self.unified, entry["partition"]):
                     pending.pop(key, None)
-            agent = key.split("\x00", 1)[0]
+            agent = agent_of(key)
             group = self.waiting.get(agent)
             if group is not None:
                 group.pop(key, None)
